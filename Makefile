@@ -1,0 +1,71 @@
+# server - build, test and benchmark. GNU make.
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+CPPFLAGS  = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -D_GNU_SOURCE -Ihttp -Ihandlers -MMD -MP
+WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wimplicit-fallthrough -Wvla -Wundef -Wformat=2
+ASAN      = -O1 -g -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+TSAN      = -O1 -g -Werror -fsanitize=thread -fno-omit-frame-pointer
+
+SRC   = $(wildcard http/*.c handlers/*.c)
+TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+
+all: server
+
+.SECONDEXPANSION:
+# A test that #includes parse.c shadows parse.o in the archive; the linker never pulls it.
+build/%/libsrv.a: $(SRC:%.c=build/$$*/%.o)
+	$(AR) rcs $@ $^
+
+build/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+build/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(ASAN) -c -o $@ $<
+build/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(TSAN) -c -o $@ $<
+
+server: build/rel/server.o build/rel/libsrv.a
+	$(CC) $(CFLAGS) -o $@ $^ -pthread
+
+build/asan/server: build/asan/server.o build/asan/libsrv.a
+	$(CC) $(ASAN) -o $@ $^ -pthread
+build/tsan/server: build/tsan/server.o build/tsan/libsrv.a
+	$(CC) $(TSAN) -o $@ $^ -pthread
+
+build/asan/test_%: tests/test_%.c build/asan/libsrv.a
+	$(CC) $(CPPFLAGS) $(WARN) $(ASAN) -o $@ $^ -lcmocka -pthread
+
+SANENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# Unit tests, then the end-to-end suites against the sanitized server.
+test: unit e2e
+
+unit: $(TESTS:%=build/asan/%)
+	@for t in $^; do echo "== $$t"; $(SANENV) ./$$t || exit 1; done
+
+e2e: server build/asan/server
+	@for t in tests/e2e*.sh; do echo "== $$t"; $(SANENV) SERVER=build/asan/server bash $$t || exit 1; done
+
+tsan: build/tsan/server
+	@for t in tests/e2e*.sh; do echo "== $$t (tsan)"; \
+	    TSAN_OPTIONS=halt_on_error=1 SERVER=build/tsan/server bash $$t || exit 1; done
+
+bench: server
+	bash bench/run.sh
+
+format:
+	clang-format -i server.c http/*.[ch] handlers/*.[ch] tests/*.c
+format-check:
+	clang-format --dry-run --Werror server.c http/*.[ch] handlers/*.[ch] tests/*.c
+
+clean:
+	rm -rf build server
+
+.PHONY: all test unit e2e tsan bench format format-check clean
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

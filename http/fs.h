@@ -1,0 +1,24 @@
+/* fs.h - opening files strictly beneath a root directory.
+ *
+ * Every file the server reads or writes is opened relative to the --directory
+ * descriptor with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) (glibc has no
+ * wrapper; we call the syscall), so "..", absolute symlinks and links that
+ * leave the root fail in the kernel rather than in our string checks. */
+#ifndef FS_H
+#define FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Opens path (relative, no leading '/') beneath rootfd with flags (O_CLOEXEC
+ * and O_NOFOLLOW are always added) and mode. Returns a descriptor or -1 with
+ * errno (EXDEV or ELOOP when the path would leave the root). */
+int fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode);
+
+/* True when a decoded path is acceptable to look up: no NUL, no backslash, no
+ * "." or ".." segment, no segment starting with '.' (dotfiles are private),
+ * and no empty path. Leading '/' is allowed and ignored. */
+bool fs_path_is_safe(const char *path, size_t len);
+
+#endif

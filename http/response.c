@@ -1,0 +1,186 @@
+/* response.c - status lines, header sections and error bodies; see response.h. */
+#include "response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *
+http_reason(int status)
+{
+    /* RFC 9110 section 15, spelled exactly as there. */
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large"; /* RFC 6585 section 5 */
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+void
+response_init(struct response *r)
+{
+    r->status = HTTP_OK;
+    r->content_type = NULL;
+    r->headers_len = 0;
+    r->body = NULL;
+    r->body_len = 0;
+    r->body_free = NULL;
+    r->body_arg = NULL;
+    r->fd = -1;
+    r->offset = r->length = 0;
+    r->head = r->close = r->no_length = false;
+}
+
+int
+response_header(struct response *r, const char *fmt, ...)
+{
+    size_t room = sizeof(r->headers) - r->headers_len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->headers + r->headers_len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n + 2 >= room) {
+        r->headers[r->headers_len] = '\0';
+        return -1;
+    }
+    memcpy(r->headers + r->headers_len + (size_t)n, "\r\n", 2);
+    r->headers_len += (size_t)n + 2;
+    return 0;
+}
+
+void
+response_discard(struct response *r)
+{
+    if (r->body_free)
+        r->body_free(r->body_arg);
+    if (r->fd >= 0)
+        close(r->fd);
+    r->body_free = NULL;
+    r->body = NULL;
+    r->body_len = 0;
+    r->fd = -1;
+}
+
+void
+response_static(struct response *r, int status, const char *content_type, const char *body)
+{
+    response_discard(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->body = body;
+    r->body_len = strlen(body);
+}
+
+void
+response_error(struct response *r, int status, const char *detail)
+{
+    response_discard(r);
+    int n;
+    if (detail)
+        n = snprintf(r->text, sizeof(r->text), "%s: %s\n", http_reason(status), detail);
+    else
+        n = snprintf(r->text, sizeof(r->text), "%s\n", http_reason(status));
+    r->status = status;
+    r->content_type = "text/plain; charset=utf-8";
+    r->body = r->text;
+    r->body_len = n < 0 ? 0 : ((size_t)n < sizeof(r->text) ? (size_t)n : sizeof(r->text) - 1);
+}
+
+void
+response_take_buf(struct response *r, int status, const char *content_type, struct buf *b)
+{
+    response_discard(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->body_len = b->len;
+    r->body = buf_steal(b);
+    r->body_arg = (void *)r->body;
+    r->body_free = free;
+}
+
+off_t
+response_body_length(const struct response *r)
+{
+    return r->fd >= 0 ? r->length : (off_t)r->body_len;
+}
+
+/* Appends s to out, or fails (returns NULL) if it does not fit. */
+static char *
+put(char *p, const char *end, const char *s, size_t len)
+{
+    if (p == NULL || (size_t)(end - p) < len)
+        return NULL;
+    memcpy(p, s, len);
+    return p + len;
+}
+
+static char *
+put_str(char *p, const char *end, const char *s)
+{
+    return put(p, end, s, strlen(s));
+}
+
+/* Decimal without printf: this runs once per response. */
+static char *
+put_num(char *p, const char *end, unsigned long long v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return put(p, end, tmp + i, sizeof(tmp) - i);
+}
+
+size_t
+response_head(const struct response *r, bool keep_alive, char *out, size_t cap)
+{
+    const char *end = out + cap;
+    char *p = put(out, end, "HTTP/1.1 ", 9);
+    p = put_num(p, end, (unsigned)r->status);
+    p = put(p, end, " ", 1);
+    p = put_str(p, end, http_reason(r->status));
+    p = put(p, end, "\r\n", 2);
+    if (r->content_type) {
+        p = put(p, end, "Content-Type: ", 14);
+        p = put_str(p, end, r->content_type);
+        p = put(p, end, "\r\n", 2);
+    }
+    if (!r->no_length) {
+        p = put(p, end, "Content-Length: ", 16);
+        p = put_num(p, end, (unsigned long long)response_body_length(r));
+        p = put(p, end, "\r\n", 2);
+    }
+    p = put(p, end, r->headers, r->headers_len);
+    if (!keep_alive)
+        p = put(p, end, "Connection: close\r\n", 19);
+    p = put(p, end, "\r\n", 2);
+    return p ? (size_t)(p - out) : 0;
+}
