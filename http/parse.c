@@ -80,7 +80,7 @@ method_lookup(struct slice m)
 }
 
 static int
-fail(struct http_request *req, int status)
+parse_fail(struct http_request *req, int status)
 {
     req->error = status;
     return HTTP_PARSE_ERROR;
@@ -286,22 +286,22 @@ parse_request_line(const char *buf, size_t len, struct http_request *req)
         for (const char *q = buf; q < buf + limit; q++) {
             unsigned char c = (unsigned char)*q;
             if (c != ' ' && c != '\r' && !is_target_byte(c))
-                return fail(req, 400);
+                return parse_fail(req, 400);
         }
         const char *cr = memchr(buf, '\r', limit);
         if (cr && cr + 1 < buf + limit)
-            return fail(req, 400);
-        return len >= HTTP_MAX_REQUEST_LINE ? fail(req, 414) : HTTP_PARSE_INCOMPLETE;
+            return parse_fail(req, 400);
+        return len >= HTTP_MAX_REQUEST_LINE ? parse_fail(req, 414) : HTTP_PARSE_INCOMPLETE;
     }
     if (lf == buf || lf[-1] != '\r')
-        return fail(req, 400);
+        return parse_fail(req, 400);
     const char *line_end = lf - 1;
 
     const char *m = p;
     while (p < line_end && is_token((unsigned char)*p))
         p++;
     if (p == m || p == line_end || *p != ' ')
-        return fail(req, 400);
+        return parse_fail(req, 400);
     req->method = slice_make(m, (size_t)(p - m));
     p++;
 
@@ -309,19 +309,26 @@ parse_request_line(const char *buf, size_t len, struct http_request *req)
     while (p < line_end && is_target_byte((unsigned char)*p))
         p++;
     if (p == t || p == line_end || *p != ' ')
-        return fail(req, 400);
+        return parse_fail(req, 400);
     req->target = slice_make(t, (size_t)(p - t));
     p++;
 
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (section 2.3). */
     if (line_end - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' ||
         p[6] != '.' || p[7] < '0' || p[7] > '9')
-        return fail(req, 400);
+        return parse_fail(req, 400);
     if (p[5] != '1')
-        return fail(req, 505);
+        return parse_fail(req, 505);
     req->minor_version = p[7] - '0';
     (void)end;
     return (int)(lf + 1 - buf);
+}
+
+/* An unfinished head is an error once len bytes could not hold it. */
+static int
+incomplete(size_t len, struct http_request *req)
+{
+    return len >= HTTP_MAX_HEAD ? parse_fail(req, 431) : HTTP_PARSE_INCOMPLETE;
 }
 
 int
@@ -337,7 +344,7 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
     while (skip + 1 < len && buf[skip] == '\r' && buf[skip + 1] == '\n')
         skip += 2;
     if (skip >= HTTP_MAX_HEAD)
-        return fail(req, 400);
+        return parse_fail(req, 400);
     if (skip == len || (skip + 1 == len && buf[skip] == '\r'))
         return HTTP_PARSE_INCOMPLETE;
 
@@ -352,14 +359,14 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
     int pending = 0; /* a semantic error is reported once the head is complete */
     for (;;) {
         if ((size_t)(p - buf) > HTTP_MAX_HEAD)
-            return fail(req, 431);
+            return parse_fail(req, 431);
         if (p == end)
-            return HTTP_PARSE_INCOMPLETE;
+            return incomplete(len, req);
         if (*p == '\r') {
             if (p + 1 == end)
-                return HTTP_PARSE_INCOMPLETE;
+                return incomplete(len, req);
             if (p[1] != '\n')
-                return fail(req, 400);
+                return parse_fail(req, 400);
             p += 2;
             break;
         }
@@ -369,52 +376,52 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
             p++;
         if (p == end) {
             if ((size_t)(p - name) > HTTP_MAX_FIELD)
-                return fail(req, 431);
-            return HTTP_PARSE_INCOMPLETE;
+                return parse_fail(req, 431);
+            return incomplete(len, req);
         }
         if (p == name || *p != ':')
-            return fail(req, 400); /* obs-fold, space before colon, or a bad byte */
+            return parse_fail(req, 400); /* obs-fold, space before colon, or a bad byte */
         struct slice fname = slice_make(name, (size_t)(p - name));
         p++;
         const char *value = p;
         while (p < end && is_value_byte((unsigned char)*p))
             p++;
         if ((size_t)(p - name) > HTTP_MAX_FIELD)
-            return fail(req, 431);
+            return parse_fail(req, 431);
         if (p == end)
-            return HTTP_PARSE_INCOMPLETE;
+            return incomplete(len, req);
         if (*p != '\r')
-            return fail(req, 400);
+            return parse_fail(req, 400);
         if (p + 1 == end)
-            return HTTP_PARSE_INCOMPLETE;
+            return incomplete(len, req);
         if (p[1] != '\n')
-            return fail(req, 400);
+            return parse_fail(req, 400);
         struct slice fvalue = slice_trim(slice_make(value, (size_t)(p - value)));
         p += 2;
         if (req->nheaders == HTTP_MAX_HEADERS)
-            return fail(req, 431);
+            return parse_fail(req, 431);
         req->headers[req->nheaders++] = (struct http_header){fname, fvalue};
         int s = note_header(req, fname, fvalue, &hosts, &has_te, &has_cl, &conn_close, &conn_keep);
         if (s != 0 && pending == 0)
             pending = s;
     }
     if ((size_t)(p - buf) > HTTP_MAX_HEAD)
-        return fail(req, 431);
+        return parse_fail(req, 431);
     if (pending)
-        return fail(req, pending);
+        return parse_fail(req, pending);
     if (req->method_id == HTTP_METHOD_UNKNOWN)
-        return fail(req, 501);
+        return parse_fail(req, 501);
     /* A server MUST answer 400 to an HTTP/1.1 request without Host or with
      * more than one (RFC 9112 section 3.2). */
     if ((req->minor_version >= 1 && hosts == 0) || hosts > 1)
-        return fail(req, 400);
+        return parse_fail(req, 400);
     /* Both framing headers: a smuggling attempt or a broken proxy (section 6.3). */
     if (has_te && has_cl)
-        return fail(req, 400);
+        return parse_fail(req, 400);
     if (has_te && req->minor_version == 0)
-        return fail(req, 400);
+        return parse_fail(req, 400);
     if (!split_target(req))
-        return fail(req, 400);
+        return parse_fail(req, 400);
     if (req->minor_version >= 1)
         req->keep_alive = !conn_close;
     else

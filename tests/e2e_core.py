@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the core server: routes, framing, limits, concurrency.
+
+Starts the real server (SERVER, default ./server) on a free port with a
+temporary --directory and talks to it over raw sockets, as curl and nc do.
+Prints one line per check and 'N passed, M failed' at the end."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SERVER = os.environ.get("SERVER", "./server")
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, cond, detail=""):
+    if cond:
+        results["passed"] += 1
+        print(f"ok   {name}")
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name} {detail}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, *args, directory=None):
+        self.port = free_port()
+        self.dir = directory
+        cmd = [SERVER, "--port", str(self.port), "--quiet", "--threads", "2"]
+        if directory:
+            cmd += ["--directory", directory + "/"]
+        cmd += list(args)
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = "hung"
+        err = self.proc.stderr.read().decode(errors="replace")
+        return code, err
+
+    def connect(self, timeout=5):
+        return Conn(socket.create_connection(("127.0.0.1", self.port), timeout=timeout))
+
+
+class Conn:
+    """A client socket with a read buffer, so pipelined responses can be split."""
+
+    def __init__(self, sock):
+        self.s = sock
+        self.pending = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.s.close()
+
+    def sendall(self, data):
+        self.s.sendall(data)
+
+    def settimeout(self, t):
+        self.s.settimeout(t)
+
+    def close(self):
+        self.s.close()
+
+    def recv(self, n):
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        return self.s.recv(n)
+
+
+def read_response(sock, head_only=False):
+    """Reads one response; returns (status, reason, headers{lower: value}, body, raw_head)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError(f"closed after {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    version, status, reason = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip())
+    length = int(headers.get("content-length", "0"))
+    if head_only or status in ("100", "204", "304"):
+        length = 0
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("closed inside body")
+        rest += chunk
+    sock.pending = rest[length:]
+    return int(status), reason, headers, rest[:length], head
+
+
+def request(srv, raw, head_only=False):
+    with srv.connect() as s:
+        s.sendall(raw)
+        return read_response(s, head_only)
+
+
+def is_closed(sock, within=1.0):
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_routes(srv):
+    st, rs, h, b, _ = request(srv, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("GET / is 200", st == 200 and rs == "OK", (st, rs))
+    st, rs, h, b, _ = request(srv, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("unknown path is 404 Not Found", st == 404 and rs == "Not Found", (st, rs))
+    st, rs, h, b, _ = request(srv, b"GET /echo/hello%20world HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("echo decodes once", st == 200 and b == b"hello world" and
+          h.get("content-type") == "text/plain" and h.get("content-length") == "11", (st, h, b))
+    st, rs, h, b, _ = request(srv, b"GET /echo/%252e HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("echo decodes exactly once", b == b"%2e", b)
+    st, rs, h, b, _ = request(srv, b"GET /echo/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("echo with a bad escape is 400", st == 400, st)
+    st, rs, h, b, _ = request(srv, b"GET /user-agent HTTP/1.1\r\nHost: x\r\nUser-Agent: foo/1.2\r\n\r\n")
+    check("user-agent", st == 200 and b == b"foo/1.2", (st, b))
+    for raw in (b"GET /echo/x HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /user-agent HTTP/1.1\r\nHost: x\r\n\r\n"):
+        _, _, h, _, rawhead = request(srv, raw)
+        check("no Date or Server header", "date" not in h and "server" not in h, rawhead)
+    st, rs, h, b, _ = request(srv, b"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    check("wrong method is 405 with Allow", st == 405 and rs == "Method Not Allowed" and "GET" in h.get("allow", ""), (st, h))
+    st, rs, h, b, _ = request(srv, b"BREW /echo/x HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("unknown method is 501", st == 501 and rs == "Not Implemented", (st, rs))
+    st, rs, h, b, _ = request(srv, b"OPTIONS /files/a HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("OPTIONS lists methods", st == 204 and "POST" in h.get("allow", ""), (st, h))
+    st, rs, h, b, _ = request(srv, b"GET http://example.org/echo/abs HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("absolute-form target routed by path", st == 200 and b == b"abs", (st, b))
+
+
+def test_head(srv):
+    for path in (b"/echo/abc", b"/user-agent", b"/files/hello.txt", b"/"):
+        _, _, hg, bg, _ = request(srv, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nUser-Agent: u\r\n\r\n")
+        with srv.connect() as s:
+            s.sendall(b"HEAD " + path + b" HTTP/1.1\r\nHost: x\r\nUser-Agent: u\r\n\r\n")
+            st, _, hh, bh, _ = read_response(s, head_only=True)
+            # The HEAD response must carry no body: the next response starts right after.
+            s.sendall(b"GET /echo/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(2)
+            data = b""
+            while b"next" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        check(f"HEAD {path.decode()} has GET's headers and no body",
+              hg == hh and data.startswith(b"HTTP/1.1 200 OK"), (hg, hh, data[:40]))
+
+
+def test_files(srv, root):
+    with open(os.path.join(root, "hello.txt"), "wb") as f:
+        f.write(b"Hello, files!")
+    st, rs, h, b, _ = request(srv, b"GET /files/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("GET /files/name", st == 200 and b == b"Hello, files!" and
+          h.get("content-type") == "application/octet-stream", (st, h, b))
+    st, rs, h, b, _ = request(srv, b"GET /files/missing HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("GET /files/missing is 404", st == 404, st)
+    body = b"uploaded \x00 bytes\r\n" * 100
+    st, rs, h, b, _ = request(srv, b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    with open(os.path.join(root, "up.bin"), "rb") as f:
+        stored = f.read()
+    check("POST /files is 201 Created and stored", st == 201 and rs == "Created" and stored == body, (st, rs, len(stored)))
+    for bad in (b"..%2f..%2fetc%2fpasswd", b"..", b".hidden", b"a%00b", b"a%5cb", b"%2fetc%2fpasswd"):
+        st, _, _, b, _ = request(srv, b"GET /files/" + bad + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(f"GET /files/{bad.decode()} refused", st in (400, 404) and b"root:" not in b, st)
+        st, _, _, _, _ = request(srv, b"POST /files/" + bad + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
+        check(f"POST /files/{bad.decode()} refused", st in (400, 404), st)
+    check("no file written outside the root", not os.path.exists(os.path.join(os.path.dirname(root), "passwd")))
+
+
+def test_chunked_and_continue(srv, root):
+    chunks = b"5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: t\r\n\r\n"
+    st, rs, h, b, _ = request(srv, b"POST /files/chunked.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+    with open(os.path.join(root, "chunked.txt"), "rb") as f:
+        check("chunked upload decoded", st == 201 and f.read() == b"Hello, world", st)
+    with srv.connect() as s:
+        s.sendall(b"POST /files/cont.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        st, rs, _, _, _ = read_response(s)
+        check("Expect: 100-continue answered", st == 100 and rs == "Continue", (st, rs))
+        s.sendall(b"body")
+        s.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        check("then the upload completes", data.startswith(b"HTTP/1.1 201 Created"), data)
+    st, _, _, _, _ = request(srv, b"POST /files/big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n")
+    check("too large an upload is 413 before the body", st == 413, st)
+    st, _, _, _, _ = request(srv, b"POST /files/x HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("POST without a length is 411", st == 411, st)
+
+
+def test_keepalive_pipelining(srv):
+    with srv.connect() as s:
+        for word in (b"one", b"two"):
+            s.sendall(b"GET /echo/" + word + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            st, _, h, b, _ = read_response(s)
+            check(f"keep-alive request {word.decode()}", st == 200 and b == word and "connection" not in h, (st, b))
+    with srv.connect() as s:
+        s.sendall(b"".join(b"GET /echo/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(20)))
+        got = []
+        for i in range(20):
+            _, _, _, b, _ = read_response(s)
+            got.append(b)
+        check("20 pipelined requests answered in order", got == [b"%d" % i for i in range(20)], got)
+
+
+def test_close(srv):
+    with srv.connect() as s:
+        s.sendall(b"GET /echo/bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        st, _, h, b, _ = read_response(s)
+        check("Connection: close echoed", h.get("connection") == "close" and b == b"bye", h)
+        check("socket closed right after", is_closed(s, 1.0))
+    with srv.connect() as s:
+        s.sendall(b"GET /echo/old HTTP/1.0\r\n\r\n")
+        st, _, h, b, _ = read_response(s)
+        check("HTTP/1.0 closes by default", h.get("connection") == "close" and is_closed(s, 1.0), h)
+    with srv.connect() as s:
+        s.sendall(b"GET /echo/old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        st, _, h, b, _ = read_response(s)
+        check("HTTP/1.0 keep-alive stays open", "connection" not in h and not is_closed(s, 0.3), h)
+
+
+def test_errors(srv):
+    cases = [
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "missing Host"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "two Hosts"),
+        (b"POST /files/x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "CL and TE"),
+        (b"GET / HTTP/1.1\nHost: a\n\n", 400, "bare LF"),
+        (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, "space before colon"),
+        (b"GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505, "version"),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414, "long request line"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"v" * 9000 + b"\r\n\r\n", 431, "huge field"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n", 431, "too many fields"),
+    ]
+    for raw, want, note in cases:
+        with srv.connect() as s:
+            s.sendall(raw)
+            try:
+                st, _, h, b, _ = read_response(s)
+            except (EOFError, ConnectionResetError) as e:
+                st, h, b = None, {}, str(e)
+            check(f"{note} -> {want} and close", st == want and h.get("connection") == "close" and is_closed(s), (st, h, b))
+
+
+def test_concurrency(srv):
+    socks = [srv.connect() for _ in range(3)]
+    for i, s in reversed(list(enumerate(socks))):
+        s.sendall(b"GET /echo/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+        _, _, _, b, _ = read_response(s)
+        check(f"connection {i} served in reverse order", b == b"%d" % i, b)
+    for s in socks:
+        s.close()
+    # 300 idle connections and 50 slowloris ones must not delay a new client.
+    idle = [srv.connect() for _ in range(300)]
+    slow = [srv.connect() for _ in range(50)]
+    for s in slow:
+        s.sendall(b"GET /echo/slow HTTP/1.1\r\nHo")
+    t0 = time.time()
+    st, _, _, b, _ = request(srv, b"GET /echo/fast HTTP/1.1\r\nHost: x\r\n\r\n")
+    dt = time.time() - t0
+    check(f"new client served at once beside 350 stalled ones ({dt*1000:.1f} ms)", st == 200 and dt < 0.5, dt)
+    for s in idle + slow:
+        s.close()
+
+
+def test_timeouts():
+    srv = Server("--keepalive-timeout", "500")
+    try:
+        with srv.connect() as s:
+            s.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
+            read_response(s)
+            t0 = time.time()
+            closed = is_closed(s, 3)
+            check(f"idle keep-alive closed after the timeout ({time.time()-t0:.2f} s)", closed and time.time() - t0 < 2)
+        with srv.connect(timeout=15) as s:
+            s.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n")  # never finishes the head
+            t0 = time.time()
+            s.settimeout(15)
+            data = b""
+            try:
+                while True:
+                    c = s.recv(4096)
+                    if not c:
+                        break
+                    data += c
+            except OSError:
+                pass
+            dt = time.time() - t0
+            check(f"incomplete head gets 408 at the deadline ({dt:.1f} s)", data.startswith(b"HTTP/1.1 408 Request Timeout") and 8 < dt < 13, (data[:40], dt))
+    finally:
+        srv.stop()
+
+
+def test_max_requests():
+    srv = Server("--max-requests", "3")
+    try:
+        with srv.connect() as s:
+            for i in range(3):
+                s.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
+                _, _, h, _, _ = read_response(s)
+            check("the last allowed request says Connection: close", h.get("connection") == "close" and is_closed(s))
+    finally:
+        srv.stop()
+
+
+def test_upload_limit_and_abort(root):
+    srv = Server("--max-upload", "1000", directory=root)
+    try:
+        st, _, h, _, _ = request(srv, b"POST /files/toolarge HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b"a" * 1024 + b"\r\n0\r\n\r\n")
+        check("chunked upload over --max-upload is 413", st == 413 and h.get("connection") == "close", st)
+        with srv.connect() as s:
+            s.sendall(b"POST /files/partial HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n" + b"x" * 100)
+            time.sleep(0.2)
+        time.sleep(0.3)
+        leftovers = [n for n in os.listdir(root) if n.startswith(".upload") or n in ("partial", "toolarge")]
+        check("an abandoned upload leaves nothing behind", leftovers == [], leftovers)
+    finally:
+        srv.stop()
+
+
+def test_process(root):
+    srv = Server(directory=root)
+    with srv.connect() as s:
+        s.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_response(s)
+        t0 = time.time()
+        code, err = srv.stop()
+        check(f"SIGTERM exits 0 promptly ({time.time()-t0:.2f} s)", code == 0 and time.time() - t0 < 2, (code, err))
+    srv = Server()
+    p = subprocess.run([SERVER, "--port", str(srv.port)], capture_output=True, timeout=5)
+    lines = p.stderr.decode().strip().splitlines()
+    check("a port in use fails with one line", p.returncode != 0 and len(lines) == 1 and "in use" in lines[0], p.stderr)
+    srv.stop()
+    p = subprocess.run([SERVER, "--port", str(free_port()), "--directory", "/nonexistent/dir"], capture_output=True, timeout=5)
+    check("a bad directory fails with one line", p.returncode != 0 and len(p.stderr.decode().strip().splitlines()) == 1, p.stderr)
+    p = subprocess.run([SERVER, "--help"], capture_output=True, timeout=5)
+    check("--help lists the flags", p.returncode == 0 and b"--directory" in p.stdout and b"--threads" in p.stdout)
+
+
+def test_trace(root):
+    srv = Server("--trace")
+    request(srv, b"GET /echo/t HTTP/1.1\r\nHost: x\r\n\r\n")
+    code, err = srv.stop()
+    check("--trace shows both heads with CR LF visible", "< GET /echo/t HTTP/1.1\\r\\n" in err and "> HTTP/1.1 200 OK\\r\\n" in err, err[:300])
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    root = os.path.join(tmp, "root")
+    os.mkdir(root)
+    try:
+        srv = Server(directory=root)
+        try:
+            test_routes(srv)
+            test_files(srv, root)
+            test_head(srv)
+            test_chunked_and_continue(srv, root)
+            test_keepalive_pipelining(srv)
+            test_close(srv)
+            test_errors(srv)
+            test_concurrency(srv)
+        finally:
+            code, err = srv.stop()
+            check("server exited cleanly", code == 0, (code, err[-2000:]))
+        timeouts = threading.Thread(target=test_timeouts)
+        timeouts.start()
+        test_max_requests()
+        test_upload_limit_and_abort(root)
+        test_process(root)
+        test_trace(root)
+        timeouts.join()
+    finally:
+        shutil.rmtree(tmp)
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
