@@ -151,8 +151,8 @@ flush(struct conn *c)
             if (c->body_sent < c->body_len)
                 iov[cnt++] = (struct iovec){(char *)c->body + c->body_sent,
                                             c->body_len - c->body_sent};
-            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
-            n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+            /* SIGPIPE is ignored process-wide, so plain write/writev will do. */
+            n = cnt == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, cnt);
             if (n > 0) {
                 size_t head = c->out_len - c->out_sent;
                 size_t used = (size_t)n < head ? (size_t)n : head;
@@ -174,6 +174,11 @@ flush(struct conn *c)
             if (errno == EAGAIN) {
                 /* Not an error: the peer's window is full; EPOLLOUT resumes us. */
                 c->writable = false;
+                if (!c->out_watched) {
+                    if (loop_watch_output(c->loop, c) < 0)
+                        return -1;
+                    c->out_watched = true;
+                }
                 return 0;
             }
             return -1;

@@ -86,6 +86,7 @@ struct conn {
     struct conn_job *job;  /* while state == CONN_JOB */
     unsigned requests;
     bool readable, writable; /* edge-triggered readiness not yet used up */
+    bool out_watched;        /* EPOLLOUT is in the epoll set */
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
     long long started_us;    /* when the current request's head began */
@@ -100,6 +101,8 @@ void loop_timer_set(struct loop *loop, struct timer *t, enum timer_kind kind);
 struct handler_ctx *loop_ctx(struct loop *loop);
 bool loop_is_stopping(const struct loop *loop);
 void loop_conn_gone(struct loop *loop, struct conn *c);
+/* Adds EPOLLOUT to c's events (once: it stays for the connection's life). */
+int loop_watch_output(struct loop *loop, struct conn *c);
 
 /* The connection state machine (conn.c). */
 void conn_init(struct conn *c, struct loop *loop, int fd, const struct sockaddr_storage *peer);

@@ -158,6 +158,13 @@ loop_conn_gone(struct loop *loop, struct conn *c)
         loop->accept_resume_ms = loop->now_ms; /* a descriptor is free again */
 }
 
+int
+loop_watch_output(struct loop *loop, struct conn *c)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 static int
 listen_watch(struct loop *loop, bool on)
 {
@@ -287,8 +294,9 @@ accept_all(struct loop *loop)
             continue;
         }
         conn_init(c, loop, fd, &peer);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                 .data.ptr = c};
+        /* EPOLLOUT only once a write blocks (loop_watch_output): most
+         * responses leave in one write, and every ACK would raise an edge. */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             close(fd);
             free(c);
