@@ -37,7 +37,7 @@ build/tsan/server: build/tsan/server.o build/tsan/libsrv.a
 	$(CC) $(TSAN) -o $@ $^ -pthread
 
 build/asan/test_%: tests/test_%.c build/asan/libsrv.a
-	$(CC) $(CPPFLAGS) $(WARN) $(ASAN) -o $@ $^ -lcmocka -pthread
+	$(CC) $(CPPFLAGS) $(WARN) $(ASAN) -o $@ $< build/asan/libsrv.a -lcmocka -pthread
 
 SANENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
