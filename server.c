@@ -49,6 +49,9 @@ static const char usage_text[] =
     "\n"
     "Limits:\n"
     "      --keepalive-timeout MS  close idle keep-alive connections after MS (default: 5000)\n"
+    "      --head-timeout MS     a request head must arrive within MS (default: 10000)\n"
+    "      --body-timeout MS     a request body must progress every MS (default: 30000)\n"
+    "      --write-timeout MS    drop a client that reads nothing for MS (default: 30000)\n"
     "      --max-requests N      requests per connection (default: 1000)\n"
     "      --max-upload BYTES    largest POST /files body (default: 67108864)\n"
     "\n"
@@ -74,6 +77,9 @@ enum {
     OPT_LOG,
     OPT_TRACE,
     OPT_KEEPALIVE,
+    OPT_HEAD_TIMEOUT,
+    OPT_BODY_TIMEOUT,
+    OPT_WRITE_TIMEOUT,
     OPT_MAX_REQUESTS,
     OPT_MAX_UPLOAD,
     OPT_GZIP_LEVEL,
@@ -99,6 +105,9 @@ static const struct option long_options[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"trace", no_argument, NULL, OPT_TRACE},
     {"keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE},
+    {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
+    {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
+    {"write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT},
     {"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
     {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
     {"gzip-level", required_argument, NULL, OPT_GZIP_LEVEL},
@@ -166,6 +175,15 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
         case OPT_TRACE: log_trace_enabled = true; break;
         case OPT_KEEPALIVE:
             cfg->keepalive_ms = (int)number("keepalive-timeout", optarg, 1, 3600000);
+            break;
+        case OPT_HEAD_TIMEOUT:
+            cfg->head_timeout_ms = (int)number("head-timeout", optarg, 1, 3600000);
+            break;
+        case OPT_BODY_TIMEOUT:
+            cfg->body_timeout_ms = (int)number("body-timeout", optarg, 1, 3600000);
+            break;
+        case OPT_WRITE_TIMEOUT:
+            cfg->write_timeout_ms = (int)number("write-timeout", optarg, 1, 3600000);
             break;
         case OPT_MAX_REQUESTS:
             cfg->max_requests = (int)number("max-requests", optarg, 1, INT_MAX);
@@ -237,6 +255,9 @@ main(int argc, char **argv)
         .port = DEFAULT_PORT,
         .root_fd = -1,
         .keepalive_ms = IDLE_TIMEOUT_MS,
+        .head_timeout_ms = HEAD_TIMEOUT_MS,
+        .body_timeout_ms = BODY_TIMEOUT_MS,
+        .write_timeout_ms = WRITE_TIMEOUT_MS,
         .max_requests = MAX_REQUESTS_PER_CONN,
         .max_upload = MAX_UPLOAD_BYTES,
         .gzip_level = 6,

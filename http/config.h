@@ -27,16 +27,18 @@
  * stack (16 bytes apiece), so this bounds stack use as well as work. */
 #define HTTP_MAX_HEADERS 100
 
-/* The whole head must arrive within this many ms of its first byte (slowloris). */
+/* The whole head must arrive within this many ms of its first byte (slowloris;
+ * flag --head-timeout). */
 #define HEAD_TIMEOUT_MS 10000
 
 /* An idle keep-alive connection is closed after this many ms (flag --keepalive-timeout). */
 #define IDLE_TIMEOUT_MS 5000
 
-/* A request body must make progress at least this often. */
+/* A request body must make progress at least this often (flag --body-timeout). */
 #define BODY_TIMEOUT_MS 30000
 
-/* A client that reads nothing of a pending response for this long is dropped. */
+/* A client that reads nothing of a pending response for this long is dropped
+ * (flag --write-timeout). */
 #define WRITE_TIMEOUT_MS 30000
 
 /* Requests served on one connection; the last response says Connection: close.

@@ -644,7 +644,7 @@ void
 conn_timeout(struct conn *c)
 {
     enum timer_kind kind = c->timer.kind;
-    c->timer.kind = TIMER_NONE;
+    loop_timer_set(c->loop, &c->timer, TIMER_NONE);
     if ((kind == TIMER_HEAD || kind == TIMER_BODY) && !has_output(c)) {
         /* Tell the client why, as nginx does, then close. */
         consume(c, c->in_len);

@@ -190,9 +190,9 @@ loop_new(const struct server_config *cfg, int listen_fd, struct gzcache *gz, cha
     for (int k = 0; k < NUM_TIMERS; k++)
         loop->timers[k].prev = loop->timers[k].next = &loop->timers[k];
     loop->delay_ms[TIMER_IDLE] = cfg->keepalive_ms;
-    loop->delay_ms[TIMER_HEAD] = HEAD_TIMEOUT_MS;
-    loop->delay_ms[TIMER_BODY] = BODY_TIMEOUT_MS;
-    loop->delay_ms[TIMER_WRITE] = WRITE_TIMEOUT_MS;
+    loop->delay_ms[TIMER_HEAD] = cfg->head_timeout_ms;
+    loop->delay_ms[TIMER_BODY] = cfg->body_timeout_ms;
+    loop->delay_ms[TIMER_WRITE] = cfg->write_timeout_ms;
     loop->delay_ms[TIMER_LINGER] = LINGER_MS;
     loop->delay_ms[TIMER_JOB] = JOB_TIMEOUT_MS;
     loop->ctx.cfg = cfg;

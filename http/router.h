@@ -22,6 +22,9 @@ struct server_config {
     int threads;               /* --threads */
     bool reuseport;            /* --reuseport: share the port with other processes */
     int keepalive_ms;          /* --keepalive-timeout */
+    int head_timeout_ms;       /* --head-timeout */
+    int body_timeout_ms;       /* --body-timeout */
+    int write_timeout_ms;      /* --write-timeout */
     int max_requests;          /* --max-requests */
     long long max_upload;      /* --max-upload */
     int gzip_level;            /* --gzip-level */
