@@ -265,7 +265,8 @@ queue_response(struct conn *c, struct response *res, struct slice method, struct
         c->file_end = res->offset + res->length;
         res->fd = -1;
     } else if (res->body_len <= room) {
-        memcpy(c->out + c->out_len, res->body, res->body_len);
+        if (res->body_len > 0) /* 204 and 304 have no body pointer at all */
+            memcpy(c->out + c->out_len, res->body, res->body_len);
         c->out_len += res->body_len;
         response_discard(res);
     } else if (res->body_free) {
