@@ -1,4 +1,5 @@
 # server - build, test and benchmark. GNU make.
+SHELL     = /bin/bash
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CPPFLAGS  = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -D_GNU_SOURCE -Ihttp -Ihandlers -MMD -MP
@@ -55,6 +56,25 @@ tsan: build/tsan/server
 	@for t in tests/e2e*.sh; do echo "== $$t (tsan)"; \
 	    TSAN_OPTIONS=halt_on_error=1 SERVER=build/tsan/server bash $$t || exit 1; done
 
+# libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -std=c11 $(FUZZFLAGS) -o $@ $<
+
+fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
+	@for f in $(FUZZERS); do \
+	    mkdir -p build/fuzz/corpus-$$f; cp -r tests/fuzz/corpus/$$f/. build/fuzz/corpus-$$f/; \
+	    echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	    ./build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/crash-$$f- build/fuzz/corpus-$$f 2>&1 | \
+	        grep -E "^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" ; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
 bench: server
 	bash bench/run.sh
 
@@ -66,6 +86,6 @@ format-check:
 clean:
 	rm -rf build server
 
-.PHONY: all test unit e2e tsan bench format format-check clean
+.PHONY: all test unit e2e tsan fuzz bench format format-check clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
