@@ -40,6 +40,10 @@ static const char usage_text[] =
     "  -b, --bind ADDR           address to listen on (default: 127.0.0.1)\n"
     "  -t, --threads N           event-loop threads (default: number of cores)\n"
     "      --reuseport           share the port with other server processes\n"
+    "      --drain-time MS       on SIGTERM, answer /healthz with 503 for MS while\n"
+    "                            still serving, then stop (default: 0)\n"
+    "      --trusted-proxy ADDRS comma-separated proxy addresses whose X-Forwarded-For\n"
+    "                            names the client in the access log (default: none)\n"
     "  -q, --quiet               no access log\n"
     "      --log FILE            access log to FILE instead of stdout (SIGHUP reopens)\n"
     "      --trace               print every request and response head, and the SMTP\n"
@@ -74,6 +78,8 @@ static const char usage_text[] =
 
 enum {
     OPT_REUSEPORT = 256,
+    OPT_DRAIN,
+    OPT_TRUSTED_PROXY,
     OPT_LOG,
     OPT_TRACE,
     OPT_KEEPALIVE,
@@ -102,6 +108,8 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"reuseport", no_argument, NULL, OPT_REUSEPORT},
+    {"drain-time", required_argument, NULL, OPT_DRAIN},
+    {"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
     {"log", required_argument, NULL, OPT_LOG},
     {"trace", no_argument, NULL, OPT_TRACE},
     {"keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE},
@@ -171,6 +179,8 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
                    HTTP_MAX_HEADERS, (long long)MAX_UPLOAD_BYTES);
             exit(0);
         case OPT_REUSEPORT: cfg->reuseport = true; break;
+        case OPT_DRAIN: cfg->drain_ms = (int)number("drain-time", optarg, 0, 3600000); break;
+        case OPT_TRUSTED_PROXY: cfg->trusted_proxies = optarg; break;
         case OPT_LOG: *log_path = optarg; break;
         case OPT_TRACE: log_trace_enabled = true; break;
         case OPT_KEEPALIVE:
@@ -331,6 +341,13 @@ main(int argc, char **argv)
             continue;
         }
         break;
+    }
+    /* Drain: /healthz says 503 while we keep serving, so a load balancer
+     * stops sending before we stop accepting. A second signal cuts it short. */
+    loop_set_draining();
+    if (cfg.drain_ms > 0) {
+        struct timespec ts = {cfg.drain_ms / 1000, (long)(cfg.drain_ms % 1000) * 1000000L};
+        sigtimedwait(&sigs, NULL, &ts);
     }
     for (int i = 0; i < cfg.threads; i++)
         loop_stop(loops[i]);

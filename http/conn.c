@@ -75,6 +75,39 @@ conn_init(struct conn *c, struct loop *loop, int fd, const struct sockaddr_stora
         port = ntohs(a->sin6_port);
     }
     snprintf(c->client, sizeof(c->client), "%s:%u", host, port);
+    const char *trusted = loop_ctx(loop)->cfg->trusted_proxies;
+    c->trusted_proxy = trusted && conn_addr_listed(trusted, host);
+}
+
+bool
+conn_addr_listed(const char *list, const char *addr)
+{
+    size_t len = strlen(addr);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        struct slice item = slice_trim(slice_make(p, n));
+        if (item.len == len && memcmp(item.ptr, addr, len) == 0)
+            return true;
+        p += n + (comma != NULL);
+    }
+    return false;
+}
+
+/* The client a trusted proxy names: the last X-Forwarded-For entry, which
+ * the proxy itself appended (earlier ones are whatever the client claimed). */
+static void
+note_forwarded(struct conn *c, const struct http_request *req)
+{
+    c->forwarded[0] = '\0';
+    if (!c->trusted_proxy || req->forwarded_for.len == 0)
+        return;
+    struct slice v = req->forwarded_for;
+    const char *comma = v.ptr + v.len;
+    while (comma > v.ptr && comma[-1] != ',')
+        comma--;
+    struct slice last = slice_trim(slice_make(comma, (size_t)(v.ptr + v.len - comma)));
+    log_escape(c->forwarded, sizeof(c->forwarded), last.ptr, last.len);
 }
 
 static bool
@@ -290,7 +323,8 @@ queue_response(struct conn *c, struct response *res, struct slice method, struct
     }
     if (log_access_enabled) {
         long long us = c->started_us ? now_us() - c->started_us : 0;
-        log_access(c->client, method.ptr, method.len, target.ptr, target.len, res->status,
+        log_access(c->forwarded[0] ? c->forwarded : c->client, method.ptr, method.len, target.ptr,
+                   target.len, res->status,
                    bytes, (unsigned long long)(us > 0 ? us : 0));
     }
     if (!keep) {
@@ -308,6 +342,7 @@ fail_request(struct conn *c, int status, const char *detail)
     response_error(&res, status, detail);
     res.close = true;
     http_route_body_free(&c->rb);
+    c->forwarded[0] = '\0';
     queue_response(c, &res, SLICE_LIT("-"), SLICE_LIT("-"));
 }
 
@@ -449,6 +484,7 @@ handle_request(struct conn *c, const struct http_request *req, size_t head_len)
     struct response res;
     struct route_body rb;
     c->requests++;
+    note_forwarded(c, req);
     http_route(ctx, req, &res, &rb);
     if (c->requests >= (unsigned)ctx->cfg->max_requests || loop_is_stopping(c->loop))
         res.close = true;

@@ -90,7 +90,9 @@ struct conn {
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
     long long started_us;    /* when the current request's head began */
+    bool trusted_proxy;      /* the peer is a --trusted-proxy */
     char client[INET6_ADDRSTRLEN + 8];
+    char forwarded[INET6_ADDRSTRLEN + 8]; /* this request's client via the proxy, or "" */
 };
 
 /* Services the loop gives its connections (loop.c). */
@@ -106,6 +108,9 @@ int loop_watch_output(struct loop *loop, struct conn *c);
 
 /* The connection state machine (conn.c). */
 void conn_init(struct conn *c, struct loop *loop, int fd, const struct sockaddr_storage *peer);
+
+/* True when the comma-separated list holds addr (an address in text form). */
+bool conn_addr_listed(const char *list, const char *addr);
 /* Does all the work the connection's readiness allows. */
 void conn_run(struct conn *c);
 /* A timer fired. */

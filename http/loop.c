@@ -53,7 +53,7 @@
  * still finishes and frees itself). The SMTP deadlines end jobs well before. */
 #define JOB_TIMEOUT_MS 120000
 
-static atomic_bool draining;
+static atomic_bool draining, stop_requested;
 
 struct loop {
     int epfd, evfd, listen_fd;
@@ -249,9 +249,16 @@ wake(struct loop *loop)
 }
 
 void
+loop_set_draining(void)
+{
+    atomic_store(&draining, true);
+}
+
+void
 loop_stop(struct loop *loop)
 {
     atomic_store(&draining, true);
+    atomic_store(&stop_requested, true);
     wake(loop);
 }
 
@@ -391,7 +398,7 @@ loop_run(struct loop *loop)
 {
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
-        if (!loop->stopping && loop_draining())
+        if (!loop->stopping && atomic_load_explicit(&stop_requested, memory_order_relaxed))
             begin_stop(loop);
         if (loop->stopping && (loop->nconns == 0 || loop->now_ms >= loop->stop_deadline_ms))
             break;

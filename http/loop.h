@@ -33,7 +33,11 @@ void loop_stop(struct loop *loop);
  * Callable from any thread. */
 void loop_post(struct loop *loop, struct job *job);
 
-/* True once SIGTERM/SIGINT started the shutdown (for /healthz). */
+/* Marks the process as draining: /healthz answers 503 so load balancers
+ * move traffic away, while every loop keeps serving. */
+void loop_set_draining(void);
+
+/* True once draining began (SIGTERM/SIGINT), for /healthz. */
 bool loop_draining(void);
 
 void loop_free(struct loop *loop);

@@ -260,6 +260,8 @@ note_header(struct http_request *req, struct slice name, struct slice value, siz
     case 15:
         if (slice_eq_ci(name, SLICE_LIT("Accept-Encoding")))
             req->accept_encoding = value;
+        else if (slice_eq_ci(name, SLICE_LIT("X-Forwarded-For")))
+            req->forwarded_for = value;
         break;
     case 17:
         if (slice_eq_ci(name, SLICE_LIT("Transfer-Encoding"))) {

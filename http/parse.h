@@ -42,6 +42,7 @@ struct http_request {
     /* Taken from the headers while parsing, so handlers need not search. */
     struct slice host, user_agent, content_type, accept_encoding, authorization;
     struct slice if_none_match, if_modified_since, range, if_range;
+    struct slice forwarded_for;   /* X-Forwarded-For, trusted only from --trusted-proxy */
     long long content_length;     /* -1 when absent */
     bool chunked;                 /* Transfer-Encoding: chunked */
     bool keep_alive;              /* after Connection and the version's default */

@@ -21,6 +21,8 @@ struct server_config {
     int port;                  /* --port */
     int threads;               /* --threads */
     bool reuseport;            /* --reuseport: share the port with other processes */
+    int drain_ms;              /* --drain-time */
+    const char *trusted_proxies; /* --trusted-proxy: comma-separated addresses, or NULL */
     int keepalive_ms;          /* --keepalive-timeout */
     int head_timeout_ms;       /* --head-timeout */
     int body_timeout_ms;       /* --body-timeout */
