@@ -78,6 +78,24 @@ fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 bench: server
 	bash bench/run.sh
 
+# Installs the binary, the man page and the default site (PREFIX, DESTDIR).
+PREFIX ?= /usr/local
+BINDIR  = $(DESTDIR)$(PREFIX)/bin
+MANDIR  = $(DESTDIR)$(PREFIX)/share/man/man1
+SITEDIR = $(DESTDIR)$(PREFIX)/share/server/public
+SITE    = $(wildcard public/*)
+
+install: server
+	install -d $(BINDIR) $(MANDIR) $(SITEDIR)
+	install -m 755 server $(BINDIR)/server
+	install -m 644 doc/server.1 $(MANDIR)/server.1
+	install -m 644 $(SITE) $(SITEDIR)/
+
+uninstall:
+	rm -f $(BINDIR)/server $(MANDIR)/server.1
+	rm -f $(patsubst public/%,$(SITEDIR)/%,$(SITE))
+	-rmdir $(SITEDIR) $(DESTDIR)$(PREFIX)/share/server 2>/dev/null
+
 format:
 	clang-format -i server.c http/*.[ch] handlers/*.[ch] tests/*.c
 format-check:
@@ -86,6 +104,6 @@ format-check:
 clean:
 	rm -rf build server
 
-.PHONY: all test unit e2e tsan fuzz bench format format-check clean
+.PHONY: all test unit e2e tsan fuzz bench install uninstall format format-check clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
