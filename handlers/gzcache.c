@@ -24,10 +24,16 @@
  * Memory: cap bounds the linked entries (compressed bytes plus the entry and
  * path). Entries already unlinked but still being sent are not counted; they
  * are bounded by the responses in flight. Compressing needs the file and its
- * worst-case output in memory at once, which --gzip-max bounds per thread. */
+ * worst-case output in memory at once, which --gzip-max bounds per thread.
+ *
+ * Where: a file up to GZCACHE_INLINE_MAX is compressed by the thread that
+ * asks (a millisecond or two); a larger one on the blocking job pool, so a
+ * cold 8 MiB file never stalls a loop thread for the ~150 ms it takes. Its
+ * requests get identity until the gzip form is ready. */
 #include "gzcache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,6 +44,7 @@
 
 #include "gzip.h"
 #include "log.h"
+#include "pool.h"
 
 #define GZCACHE_MIN_BUCKETS 64
 
@@ -309,6 +316,69 @@ done:
     return ok;
 }
 
+/* Publishes a pending entry once its compression ended (ok or not). */
+static void
+finish(struct gzcache *c, struct gzcache_entry *e, bool ok)
+{
+    pthread_mutex_lock(&c->lock);
+    c->compressions++;
+    if (!ok) {
+        if (e->linked)
+            entry_unlink(c, e);
+    } else if (e->linked) {
+        e->ready = true;
+        lru_push_front(c, e);
+        c->bytes += entry_cost(e);
+        if (entry_cost(e) > c->cap)
+            entry_unlink(c, e); /* larger than the whole cache: this response only */
+        else
+            evict_to_cap(c);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Compressing a large file on a pool worker, off every loop thread. */
+struct gz_job {
+    struct job job;
+    struct gzcache *cache;
+    struct gzcache_entry *entry;
+    int fd;
+};
+
+static void
+gz_job_run(struct job *job)
+{
+    struct gz_job *gj = (struct gz_job *)job;
+    finish(gj->cache, gj->entry, compress_into(gj->entry, gj->fd, NULL, gj->cache->level));
+    gzcache_release(gj->entry);
+    close(gj->fd);
+}
+
+static void
+gz_job_done(struct job *job)
+{
+    free(job);
+}
+
+/* Hands the pending entry e to the job pool with its own copy of fd.
+ * Returns false (the caller compresses inline) when that cannot be done. */
+static bool
+compress_later(struct gzcache *c, struct gzcache_entry *e, int fd)
+{
+    struct gz_job *gj = malloc(sizeof(*gj));
+    if (gj == NULL)
+        return false;
+    *gj = (struct gz_job){.job = {.run = gz_job_run, .done = gz_job_done, .loop = NULL},
+                          .cache = c, .entry = e, .fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+    if (gj->fd < 0 || pool_submit(&gj->job) < 0) {
+        if (gj->fd >= 0)
+            close(gj->fd);
+        free(gj);
+        return false;
+    }
+    return true;
+}
+
 struct gzcache_entry *
 gzcache_get(struct gzcache *c, struct slice path, const struct stat *st, int fd, const void *data)
 {
@@ -339,24 +409,10 @@ gzcache_get(struct gzcache *c, struct slice path, const struct stat *st, int fd,
     }
     pthread_mutex_unlock(&c->lock);
 
+    if (data == NULL && (size_t)st->st_size > GZCACHE_INLINE_MAX && compress_later(c, e, fd))
+        return NULL; /* identity this time; the gzip form is on its way */
     bool ok = compress_into(e, fd, data, c->level);
-
-    pthread_mutex_lock(&c->lock);
-    c->compressions++;
-    if (!ok) {
-        if (e->linked)
-            entry_unlink(c, e);
-    } else if (e->linked) {
-        e->ready = true;
-        lru_push_front(c, e);
-        c->bytes += entry_cost(e);
-        if (entry_cost(e) > c->cap)
-            entry_unlink(c, e); /* larger than the whole cache: this response only */
-        else
-            evict_to_cap(c);
-    }
-    pthread_mutex_unlock(&c->lock);
-
+    finish(c, e, ok);
     if (!ok || e->len == 0) {
         if (!ok)
             log_debug("gzcache: could not compress %.*s", (int)path.len, path.ptr);

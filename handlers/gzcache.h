@@ -23,6 +23,9 @@
  * 64 MiB holds about 256 MiB of site text: more than most sites have. */
 #define GZCACHE_DEFAULT_CAP ((size_t)64 << 20)
 
+/* Larger files are compressed on the job pool, not by the asking thread. */
+#define GZCACHE_INLINE_MAX ((size_t)64 << 10)
+
 struct gzcache;
 struct gzcache_entry;
 
@@ -41,7 +44,9 @@ void gzcache_free(struct gzcache *c);
  *     data != NULL    data[0..st->st_size), the file's content
  *     fd >= 0         read with pread() from fd (the caller keeps fd)
  *     neither         nothing: NULL unless the cache has the entry
- * Compression runs in the calling thread, outside the lock. Single-flight:
+ * Compression runs outside the lock: in the calling thread, or for a file over
+ * GZCACHE_INLINE_MAX read from fd, on the job pool (NULL now; later calls
+ * find it ready). Single-flight:
  * while one thread compresses a file, others asking for the same version get
  * NULL at once (identity) instead of blocking their loop or compressing it
  * twice. NULL also when the file does not shrink by at least 1/16 (remembered

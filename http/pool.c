@@ -36,7 +36,10 @@ worker_main(void *arg)
         pthread_mutex_unlock(&lock);
 
         job->run(job);
-        loop_post(job->loop, job);
+        if (job->loop)
+            loop_post(job->loop, job);
+        else
+            job->done(job); /* no loop to return to: a background job */
 
         pthread_mutex_lock(&lock);
         running--;

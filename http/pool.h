@@ -15,7 +15,7 @@ struct loop;
 struct job {
     void (*run)(struct job *job);  /* on a worker thread; may block */
     void (*done)(struct job *job); /* on the submitting loop's thread */
-    struct loop *loop;
+    struct loop *loop;             /* NULL: done runs on the worker after run */
     struct job *next;
 };
 

@@ -505,6 +505,36 @@ test_gzcache_threads_churn(void **state)
         free(texts[i]);
 }
 
+/* A file over GZCACHE_INLINE_MAX is compressed by a pool worker: the asking
+ * thread gets NULL at once, and the entry turns ready in the background. */
+static void
+test_gzcache_large_file_on_pool(void **state)
+{
+    (void)state;
+    assert_int_equal(pool_start(1, 4), 0);
+    size_t n = GZCACHE_INLINE_MAX + 50000;
+    char *text = make_text(n, 9);
+    int fd = temp_file_with(text, n);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    struct gzcache *c = gzcache_new(0, 6);
+    assert_null(gzcache_get(c, SLICE_LIT("big.txt"), &st, fd, NULL));
+    close(fd); /* the job has its own descriptor */
+    struct gzcache_entry *e = NULL;
+    for (int i = 0; i < 500 && e == NULL; i++) {
+        e = gzcache_get(c, SLICE_LIT("big.txt"), &st, -1, NULL);
+        if (e == NULL)
+            usleep(10000);
+    }
+    assert_non_null(e);
+    assert_int_equal(c->compressions, 1);
+    assert_gunzips_to(gzcache_data(e), gzcache_len(e), text, n);
+    gzcache_release(e);
+    assert_true(pool_stop(5000));
+    gzcache_free(c);
+    free(text);
+}
+
 int
 main(void)
 {
@@ -520,6 +550,7 @@ main(void)
         cmocka_unit_test(test_gzcache_release_after_free),
         cmocka_unit_test(test_gzcache_single_flight),
         cmocka_unit_test(test_gzcache_threads_churn),
+        cmocka_unit_test(test_gzcache_large_file_on_pool), /* last: it starts the pool */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
