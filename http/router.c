@@ -7,6 +7,7 @@
  * not the echo route; each handler decodes its own part exactly once. */
 #include "router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,22 @@ is_read(const struct http_request *req)
     return req->method_id == HTTP_METHOD_GET || req->method_id == HTTP_METHOD_HEAD;
 }
 
-/* POST /mail: the body is collected in memory for the relay job. */
+/* /mail answers in JSON, errors included, like the relay itself. */
+static void
+mail_error(struct response *res, int status, const char *message)
+{
+    response_discard(res);
+    int n = snprintf(res->text, sizeof(res->text), "{\"error\": \"%s\"}\n", message);
+    res->status = status;
+    res->content_type = "application/json";
+    res->body = res->text;
+    res->body_len = (size_t)n;
+    if (status == HTTP_UNAUTHORIZED)
+        response_header(res, "WWW-Authenticate: Bearer");
+}
+
+/* POST /mail: the body is collected in memory for the relay job. What can be
+ * refused from the head (token, size) is refused before a byte of body is read. */
 static void
 route_mail(struct handler_ctx *ctx, const struct http_request *req, struct response *res,
            struct route_body *rb)
@@ -47,12 +63,16 @@ route_mail(struct handler_ctx *ctx, const struct http_request *req, struct respo
         wrong_method(req, res, "POST, OPTIONS");
         return;
     }
+    if (!mail_authorized(&ctx->cfg->mail, req->authorization)) {
+        mail_error(res, HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+        return;
+    }
     if (req->content_length < 0 && !req->chunked) {
-        response_error(res, HTTP_LENGTH_REQUIRED, "POST /mail needs a body");
+        mail_error(res, HTTP_LENGTH_REQUIRED, "POST /mail needs a body with a Content-Length");
         return;
     }
     if (req->content_length > (long long)ctx->cfg->mail.max_body) {
-        response_error(res, HTTP_CONTENT_TOO_LARGE, "the message is larger than --mail-max-body");
+        mail_error(res, HTTP_CONTENT_TOO_LARGE, "the message is larger than --mail-max-body");
         res->close = true;
         return;
     }
@@ -192,6 +212,8 @@ http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, struct resp
     struct buf out = {0};
     int status = mail_handle(&ctx->cfg->mail, &mr, &out);
     response_take_buf(res, status, "application/json", &out);
+    if (status == HTTP_UNAUTHORIZED)
+        response_header(res, "WWW-Authenticate: Bearer");
 }
 
 void

@@ -1,0 +1,667 @@
+/* test_smtp.c - SMTP reply parser, DATA encoding, and the client against a
+ * scripted peer on a loopback socket (continuation lines, AUTH, 4xx, 5xx,
+ * early close, silence, SIZE). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../http/smtp.c"
+#include "smtp_peer.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+
+/* ---- smtp_parse_reply ------------------------------------------------- */
+
+struct reply_case {
+    const char *in;
+    int ret; /* bytes consumed, -1 or -2 */
+    int code;
+    const char *note;
+};
+
+static const struct reply_case reply_cases[] = {
+    {"250 OK\r\n", 8, 250, "one line"},
+    {"250\r\n", 5, 250, "no text"},
+    {"220-a\r\n220-b\r\n220 c\r\n", 21, 220, "continuation lines"},
+    {"250-\r\n250 x\r\n", 13, 250, "empty continuation text"},
+    {"250 OK\r\n354 go\r\n", 8, 250, "second reply is left alone"},
+    {"550 5.1.1 \xc3\xa9t\xc3\xa9\r\n", 17, 550, "8-bit text"},
+    {"250-a\r\n", -2, 0, "continuation without the last line"},
+    {"250 OK", -2, 0, "no CRLF yet"},
+    {"250 OK\r", -2, 0, "CR without LF yet"},
+    {"2", -2, 0, "one digit"},
+    {"25", -2, 0, "two digits"},
+    {"250", -2, 0, "code only"},
+    {"", -2, 0, "empty"},
+    {"250-a\r\n251 b\r\n", -1, 0, "codes differ"},
+    {"250 OK\n", -1, 0, "bare LF"},
+    {"250 O\rK\r\n", -1, 0, "bare CR"},
+    {"600 x\r\n", -1, 0, "first digit above 5"},
+    {"160 x\r\n", -1, 0, "first digit below 2"},
+    {"260 x\r\n", -1, 0, "second digit above 5"},
+    {"2x0 x\r\n", -1, 0, "letter in code"},
+    {"250xOK\r\n", -1, 0, "bad separator"},
+    {"250\n", -1, 0, "code then bare LF"},
+    {" 250 OK\r\n", -1, 0, "leading space"},
+    {"x", -1, 0, "garbage"},
+};
+
+static int
+parse_exact(const char *in, size_t len, int *code)
+{
+    /* An exact-size copy without NUL, so ASan sees any over-read. */
+    char *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    memcpy(buf, in, len);
+    int r = smtp_parse_reply(buf, len, code);
+    free(buf);
+    return r;
+}
+
+static void
+test_smtp_parse_reply_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(reply_cases) / sizeof(reply_cases[0]); i++) {
+        const struct reply_case *c = &reply_cases[i];
+        int code = 0;
+        int r = parse_exact(c->in, strlen(c->in), &code);
+        if (r != c->ret)
+            fail_msg("%s: got %d, want %d", c->note, r, c->ret);
+        if (r > 0)
+            assert_int_equal(code, c->code);
+    }
+}
+
+static void
+test_smtp_parse_reply_nul(void **state)
+{
+    (void)state;
+    int code;
+    assert_int_equal(parse_exact("250 a\0b\r\n", 9, &code), -1);
+}
+
+static void
+test_smtp_parse_reply_prefixes(void **state)
+{
+    (void)state;
+    const char *full = "250-mx.example.org\r\n250-SIZE 1000\r\n250 AUTH PLAIN LOGIN\r\n";
+    size_t len = strlen(full);
+    for (size_t n = 0; n < len; n++) {
+        int code;
+        if (parse_exact(full, n, &code) != -2)
+            fail_msg("prefix of %zu bytes is not incomplete", n);
+    }
+    int code;
+    assert_int_equal(parse_exact(full, len, &code), (int)len);
+    assert_int_equal(code, 250);
+}
+
+static void
+test_smtp_reply_fold(void **state)
+{
+    (void)state;
+    char out[64];
+    const char *r = "550-5.1.1 first\r\n550-\r\n550 5.1.1 second\r\n";
+    smtp_reply_fold(r, strlen(r), out, sizeof(out));
+    assert_string_equal(out, "550 5.1.1 first 5.1.1 second");
+    smtp_reply_fold("250\r\n", 5, out, sizeof(out));
+    assert_string_equal(out, "250");
+    char small[8];
+    smtp_reply_fold("250 a long text\r\n", 17, small, sizeof(small));
+    assert_string_equal(small, "250 a l");
+}
+
+/* ---- smtp_data_encode ------------------------------------------------- */
+
+static void
+check_encode(const char *in, size_t len, const char *want)
+{
+    struct buf out = {0};
+    assert_int_equal(smtp_data_encode(&out, in, len), 0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    buf_free(&out);
+}
+
+static void
+test_smtp_data_encode(void **state)
+{
+    (void)state;
+    check_encode("", 0, ".\r\n");
+    check_encode("a", 1, "a\r\n.\r\n");
+    check_encode("a\r\n", 3, "a\r\n.\r\n");
+    check_encode(".", 1, "..\r\n.\r\n");
+    check_encode("a\n.\nb", 5, "a\r\n..\r\nb\r\n.\r\n");
+    check_encode("a\r\n.\r\n", 6, "a\r\n..\r\n.\r\n");
+    check_encode(".a\r.\r\n..", 8, "..a\r\n..\r\n...\r\n.\r\n");
+    check_encode("x\r\r\ny", 5, "x\r\n\r\ny\r\n.\r\n");
+    check_encode("a. \r\n b.", 8, "a. \r\n b.\r\n.\r\n");
+}
+
+/* ---- the client ------------------------------------------------------- */
+
+static struct smtp_options
+options(int port)
+{
+    return (struct smtp_options){
+        .host = "127.0.0.1",
+        .port = port,
+        .helo_name = "client.test",
+        .connect_timeout_ms = 2000,
+        .reply_timeout_ms = 2000,
+        .total_timeout_ms = 5000,
+    };
+}
+
+static struct peer *
+start_peer(const char *const *script)
+{
+    struct peer *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    p->script = script;
+    assert_int_equal(peer_start(p), 0);
+    return p;
+}
+
+static void
+end_peer(struct peer *p)
+{
+    peer_stop(p);
+    peer_free(p);
+    free(p);
+}
+
+static const char message[] = "Subject: t\r\n\r\nline\r\n.\r\n..x\n";
+
+static enum smtp_status
+send_to(struct smtp_options *opt, struct smtp_rcpt *rcpt, size_t n, struct smtp_result *res)
+{
+    return smtp_send(opt, "from@example.org", rcpt, n, message, strlen(message), res);
+}
+
+static void
+test_smtp_client_happy(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220-peer.test ESMTP\r\n220 second greeting line\r\n",
+        "C:EHLO client.test\r\n",
+        "S:250-peer.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n",
+        "C:MAIL FROM:<from@example.org> SIZE=",
+        "S:250 2.1.0 ok\r\n",
+        "C:RCPT TO:<a@example.org>\r\n",
+        "S:250 2.1.5 ok\r\n",
+        "C:RCPT TO:<b@example.org>\r\n",
+        "S:550-5.1.1 no\r\n550 5.1.1 such user\r\n",
+        "C:DATA\r\n",
+        "S:354 go\r\n",
+        "DATA",
+        "S:250 2.0.0 queued as X1\r\n",
+        "C:QUIT\r\n",
+        "S:221 bye\r\n",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt[2] = {{.address = "a@example.org"}, {.address = "b@example.org"}};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, rcpt, 2, &res), SMTP_OK);
+    peer_stop(p);
+    assert_false(p->failed);
+    assert_int_equal(res.accepted, 1);
+    assert_string_equal(res.reply, "250 2.0.0 queued as X1");
+    assert_string_equal(res.err, "");
+    assert_int_equal(rcpt[0].code, 250);
+    assert_int_equal(rcpt[1].code, 550);
+    assert_string_equal(rcpt[1].reply, "550 5.1.1 no 5.1.1 such user");
+    assert_non_null(strstr(p->got, "SIZE=27\r\n"));
+    assert_string_equal(p->data, "Subject: t\r\n\r\nline\r\n..\r\n...x\r\n.\r\n");
+    peer_free(p);
+    free(p);
+}
+
+/* Captures what log_trace writes to stderr while fn runs. */
+static char *
+capture_trace(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/test_smtp_traceXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_trace_enabled = true;
+    fn(arg);
+    log_trace_enabled = false;
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fd, text, (size_t)n, 0), n);
+    close(fd);
+    return text;
+}
+
+struct auth_run {
+    int port;
+    const char *user, *password;
+    enum smtp_status st;
+    struct smtp_result res;
+};
+
+static void
+run_auth(void *arg)
+{
+    struct auth_run *a = arg;
+    struct smtp_options opt = options(a->port);
+    opt.user = a->user;
+    opt.password = a->password;
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    a->st = send_to(&opt, &rcpt, 1, &a->res);
+}
+
+static void
+test_smtp_client_auth_plain(void **state)
+{
+    (void)state;
+    /* base64("\0user\0pass") = AHVzZXIAcGFzcw== (RFC 4616 message). */
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",
+        "C:EHLO",
+        "S:250-peer.test\r\n250-AUTH LOGIN PLAIN CRAM-MD5\r\n250 SIZE\r\n",
+        "C:AUTH PLAIN AHVzZXIAcGFzcw==\r\n",
+        "S:235 2.7.0 ok\r\n",
+        "C:MAIL FROM:<from@example.org> SIZE=",
+        "S:250 ok\r\n",
+        "C:RCPT TO:",
+        "S:250 ok\r\n",
+        "C:DATA",
+        "S:354 go\r\n",
+        "DATA",
+        "S:250 ok\r\n",
+        "C:QUIT",
+        "S:221 bye\r\n",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct auth_run a = {.port = p->port, .user = "user", .password = "pass"};
+    char *trace = capture_trace(run_auth, &a);
+    assert_int_equal(a.st, SMTP_OK);
+    assert_non_null(strstr(trace, "C: AUTH PLAIN ****"));
+    assert_null(strstr(trace, "AHVzZXIAcGFzcw=="));
+    assert_non_null(strstr(trace, "C: <message data, 33 bytes>"));
+    assert_non_null(strstr(trace, "S: 235 2.7.0 ok"));
+    free(trace);
+    peer_stop(p);
+    assert_false(p->failed);
+    peer_free(p);
+    free(p);
+}
+
+static void
+test_smtp_client_auth_login(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",
+        "C:EHLO",
+        "S:250-peer.test\r\n250 AUTH=LOGIN\r\n",
+        "C:AUTH LOGIN\r\n",
+        "S:334 VXNlcm5hbWU6\r\n",
+        "C:dXNlcg==\r\n",
+        "S:334 UGFzc3dvcmQ6\r\n",
+        "C:cGFzcw==\r\n",
+        "S:235 ok\r\n",
+        "C:MAIL FROM:<from@example.org>\r\n",
+        "S:250 ok\r\n",
+        "C:RCPT TO:",
+        "S:250 ok\r\n",
+        "C:DATA",
+        "S:354 go\r\n",
+        "DATA",
+        "S:250 ok\r\n",
+        "C:QUIT",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct auth_run a = {.port = p->port, .user = "user", .password = "pass"};
+    char *trace = capture_trace(run_auth, &a);
+    assert_int_equal(a.st, SMTP_OK);
+    assert_null(strstr(trace, "dXNlcg=="));
+    assert_null(strstr(trace, "cGFzcw=="));
+    free(trace);
+    peer_stop(p);
+    assert_false(p->failed);
+    peer_free(p);
+    free(p);
+}
+
+static void
+test_smtp_client_auth_refused(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",
+        "C:EHLO",
+        "S:250-peer.test\r\n250 AUTH PLAIN\r\n",
+        "C:AUTH PLAIN",
+        "S:535 5.7.8 bad credentials\r\n",
+        "C:QUIT",
+        "S:221 bye\r\n",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct auth_run a = {.port = p->port, .user = "user", .password = "nope"};
+    run_auth(&a);
+    assert_int_equal(a.st, SMTP_ERR_REFUSED);
+    assert_int_equal(a.res.code, 535);
+    assert_string_equal(a.res.reply, "535 5.7.8 bad credentials");
+    assert_non_null(strstr(a.res.err, "535 5.7.8 bad credentials"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_auth_unavailable(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n", "C:EHLO", "S:250-peer.test\r\n250 STARTTLS\r\n", "C:QUIT", NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct auth_run a = {.port = p->port, .user = "user", .password = "pass"};
+    run_auth(&a);
+    assert_int_equal(a.st, SMTP_ERR_REFUSED);
+    assert_non_null(strstr(a.res.err, "AUTH"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_helo_fallback(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 old.test\r\n",
+        "C:EHLO client.test\r\n",
+        "S:502 5.5.1 command not implemented\r\n",
+        "C:HELO client.test\r\n",
+        "S:250 old.test\r\n",
+        "C:MAIL FROM:<from@example.org>\r\n", /* no SIZE= without EHLO */
+        "S:250 ok\r\n",
+        "C:RCPT TO:",
+        "S:251 will forward\r\n",
+        "C:DATA",
+        "S:354 go\r\n",
+        "DATA",
+        "S:250 ok\r\n",
+        "C:QUIT",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_OK);
+    assert_int_equal(res.accepted, 1);
+    peer_stop(p);
+    assert_false(p->failed);
+    peer_free(p);
+    free(p);
+}
+
+static void
+test_smtp_client_temporary_failure(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",
+        "C:EHLO",
+        "S:250 peer.test\r\n",
+        "C:MAIL FROM:",
+        "S:451 4.3.0 try again later\r\n",
+        "C:QUIT",
+        "S:221 bye\r\n",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_REFUSED);
+    assert_int_equal(res.code, 451);
+    assert_string_equal(res.reply, "451 4.3.0 try again later");
+    assert_int_equal(rcpt.code, 0);
+    end_peer(p);
+}
+
+static void
+test_smtp_client_all_rejected(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",  "C:EHLO",       "S:250 peer.test\r\n",
+        "C:MAIL FROM:",         "S:250 ok\r\n", "C:RCPT TO:<a@example.org>",
+        "S:550 5.1.1 nope\r\n", "C:QUIT",       NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_REFUSED);
+    assert_int_equal(res.accepted, 0);
+    assert_int_equal(rcpt.code, 550);
+    assert_non_null(strstr(res.err, "every recipient"));
+    peer_stop(p);
+    assert_null(strstr(p->got, "DATA"));
+    peer_free(p);
+    free(p);
+}
+
+static void
+test_smtp_client_data_refused(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",
+        "C:EHLO",
+        "S:250 peer.test\r\n",
+        "C:MAIL FROM:",
+        "S:250 ok\r\n",
+        "C:RCPT TO:",
+        "S:250 ok\r\n",
+        "C:DATA",
+        "S:354 go\r\n",
+        "DATA",
+        "S:554 5.6.0 spam\r\n",
+        "C:QUIT",
+        NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_REFUSED);
+    assert_int_equal(res.code, 554);
+    assert_string_equal(res.reply, "554 5.6.0 spam");
+    end_peer(p);
+}
+
+static void
+test_smtp_client_greeting_refused(void **state)
+{
+    (void)state;
+    static const char *const script[] = {"S:554 no service\r\n", "C:QUIT", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_REFUSED);
+    assert_int_equal(res.code, 554);
+    end_peer(p);
+}
+
+static void
+test_smtp_client_early_close(void **state)
+{
+    (void)state;
+    static const char *const script[] = {"S:220 peer.test\r\n", "C:EHLO", "CLOSE", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_PROTOCOL);
+    assert_non_null(strstr(res.err, "closed"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_malformed_reply(void **state)
+{
+    (void)state;
+    static const char *const script[] = {"S:220 peer.test\r\n", "C:EHLO", "S:250-a\r\n220 b\r\n",
+                                         "HANG", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_PROTOCOL);
+    assert_non_null(strstr(res.err, "malformed"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_silent_peer(void **state)
+{
+    (void)state;
+    static const char *const script[] = {"HANG", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    opt.reply_timeout_ms = 200;
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    int64_t t0 = now_ms();
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_TIMEOUT);
+    int64_t took = now_ms() - t0;
+    assert_true(took >= 190 && took < 1500);
+    assert_non_null(strstr(res.err, "200 ms"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_total_deadline(void **state)
+{
+    (void)state;
+    /* Each reply comes within the reply timeout, but together they are too slow. */
+    static const char *const script[] = {
+        "SLEEP:150", "S:220 peer.test\r\n", "C:EHLO",       "SLEEP:150", "S:250 peer.test\r\n",
+        "C:MAIL",    "SLEEP:150",           "S:250 ok\r\n", "HANG",      NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    opt.reply_timeout_ms = 1000;
+    opt.total_timeout_ms = 350;
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    int64_t t0 = now_ms();
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_TIMEOUT);
+    assert_true(now_ms() - t0 < 1000);
+    assert_non_null(strstr(res.err, "longer than 350 ms"));
+    end_peer(p);
+}
+
+static void
+test_smtp_client_size_limit(void **state)
+{
+    (void)state;
+    static const char *const script[] = {
+        "S:220 peer.test\r\n", "C:EHLO", "S:250-peer.test\r\n250 SIZE 10\r\n", "C:QUIT",
+        "S:221 bye\r\n",       NULL,
+    };
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_TOO_BIG);
+    assert_non_null(strstr(res.err, "limit of 10 bytes"));
+    peer_stop(p);
+    assert_false(p->failed);
+    assert_null(strstr(p->got, "MAIL FROM"));
+    peer_free(p);
+    free(p);
+}
+
+static void
+test_smtp_client_connect_refused(void **state)
+{
+    (void)state;
+    struct smtp_options opt = options(dead_port());
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_CONNECT);
+    assert_non_null(strstr(res.err, "refused"));
+}
+
+static void
+test_smtp_client_unknown_host(void **state)
+{
+    (void)state;
+    struct smtp_options opt = options(25);
+    opt.host = "no-such-host.invalid";
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_CONNECT);
+    assert_non_null(strstr(res.err, "resolve no-such-host.invalid"));
+}
+
+static void
+test_smtp_client_long_reply(void **state)
+{
+    (void)state;
+    static char flood[SMTP_REPLY_MAX + 64];
+    memset(flood, 0, sizeof(flood));
+    memcpy(flood, "S:220-", 6);
+    memset(flood + 6, 'x', SMTP_REPLY_MAX + 10);
+    const char *script[] = {flood, "HANG", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    struct smtp_result res;
+    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_PROTOCOL);
+    assert_non_null(strstr(res.err, "longer than"));
+    end_peer(p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_smtp_parse_reply_table),
+        cmocka_unit_test(test_smtp_parse_reply_nul),
+        cmocka_unit_test(test_smtp_parse_reply_prefixes),
+        cmocka_unit_test(test_smtp_reply_fold),
+        cmocka_unit_test(test_smtp_data_encode),
+        cmocka_unit_test(test_smtp_client_happy),
+        cmocka_unit_test(test_smtp_client_auth_plain),
+        cmocka_unit_test(test_smtp_client_auth_login),
+        cmocka_unit_test(test_smtp_client_auth_refused),
+        cmocka_unit_test(test_smtp_client_auth_unavailable),
+        cmocka_unit_test(test_smtp_client_helo_fallback),
+        cmocka_unit_test(test_smtp_client_temporary_failure),
+        cmocka_unit_test(test_smtp_client_all_rejected),
+        cmocka_unit_test(test_smtp_client_data_refused),
+        cmocka_unit_test(test_smtp_client_greeting_refused),
+        cmocka_unit_test(test_smtp_client_early_close),
+        cmocka_unit_test(test_smtp_client_malformed_reply),
+        cmocka_unit_test(test_smtp_client_silent_peer),
+        cmocka_unit_test(test_smtp_client_total_deadline),
+        cmocka_unit_test(test_smtp_client_size_limit),
+        cmocka_unit_test(test_smtp_client_connect_refused),
+        cmocka_unit_test(test_smtp_client_unknown_host),
+        cmocka_unit_test(test_smtp_client_long_reply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
