@@ -44,6 +44,7 @@
 
 #include "gzip.h"
 #include "log.h"
+#include "lru.h"
 #include "pool.h"
 
 #define GZCACHE_MIN_BUCKETS 64
@@ -51,7 +52,7 @@
 struct gzcache_entry {
     atomic_ulong refs;
     struct gzcache_entry *hnext;       /* hash chain */
-    struct gzcache_entry *prev, *next; /* LRU list, ready entries only */
+    struct lru_node lru;               /* ready entries only, under the lock */
     uint64_t hash;
     dev_t dev;
     ino_t ino;
@@ -71,7 +72,7 @@ struct gzcache {
     int level;
     struct gzcache_entry **buckets;
     size_t nbuckets, count;
-    struct gzcache_entry *lru_head, *lru_tail; /* most, least recently used */
+    struct lru_list lru;                       /* ready entries */
     unsigned long long compressions;           /* files compressed, for tests and logs */
 };
 
@@ -150,33 +151,6 @@ gzcache_release(void *entry)
     }
 }
 
-/* The LRU list, under the lock. */
-static void
-lru_unlink(struct gzcache *c, struct gzcache_entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->lru_head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->lru_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void
-lru_push_front(struct gzcache *c, struct gzcache_entry *e)
-{
-    e->prev = NULL;
-    e->next = c->lru_head;
-    if (c->lru_head)
-        c->lru_head->prev = e;
-    c->lru_head = e;
-    if (c->lru_tail == NULL)
-        c->lru_tail = e;
-}
-
 /* Doubles the table when it is fuller than one entry per bucket. A failed
  * allocation just leaves the chains longer. */
 static void
@@ -213,7 +187,7 @@ entry_unlink(struct gzcache *c, struct gzcache_entry *e)
     e->hnext = NULL;
     c->count--;
     if (e->ready) {
-        lru_unlink(c, e);
+        lru_unlink(&c->lru, &e->lru);
         c->bytes -= entry_cost(e);
     }
     e->linked = false;
@@ -223,8 +197,8 @@ entry_unlink(struct gzcache *c, struct gzcache_entry *e)
 static void
 evict_to_cap(struct gzcache *c)
 {
-    while (c->bytes > c->cap && c->lru_tail)
-        entry_unlink(c, c->lru_tail);
+    while (c->bytes > c->cap && c->lru.tail)
+        entry_unlink(c, LRU_ENTRY(c->lru.tail, struct gzcache_entry, lru));
 }
 
 static struct gzcache_entry *
@@ -327,7 +301,7 @@ finish(struct gzcache *c, struct gzcache_entry *e, bool ok)
             entry_unlink(c, e);
     } else if (e->linked) {
         e->ready = true;
-        lru_push_front(c, e);
+        lru_push_front(&c->lru, &e->lru);
         c->bytes += entry_cost(e);
         if (entry_cost(e) > c->cap)
             entry_unlink(c, e); /* larger than the whole cache: this response only */
@@ -395,8 +369,8 @@ gzcache_get(struct gzcache *c, struct slice path, const struct stat *st, int fd,
     if (e) {
         struct gzcache_entry *hit = NULL;
         if (e->ready && e->len > 0) {
-            lru_unlink(c, e);
-            lru_push_front(c, e);
+            lru_unlink(&c->lru, &e->lru);
+            lru_push_front(&c->lru, &e->lru);
             gzcache_hold(e);
             hit = e;
         }

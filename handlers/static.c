@@ -68,6 +68,7 @@
 #include "gzcache.h"
 #include "httpdate.h"
 #include "log.h"
+#include "lru.h"
 #include "mimetype.h"
 #include "range.h"
 
@@ -108,7 +109,7 @@ struct file_meta {
 
 struct static_entry {
     struct static_entry *hnext;       /* hash chain */
-    struct static_entry *prev, *next; /* LRU, most recent first */
+    struct lru_node lru;              /* most recent first */
     unsigned refs;                    /* the cache's while linked, one per queued body */
     bool linked;
     uint32_t hash;
@@ -124,7 +125,7 @@ struct static_entry {
 
 struct static_cache {
     struct static_entry *buckets[STATIC_CACHE_BUCKETS];
-    struct static_entry *lru_head, *lru_tail;
+    struct lru_list lru;
     size_t count, bytes;
 };
 
@@ -246,32 +247,6 @@ entry_release(void *arg)
 }
 
 static void
-lru_unlink(struct static_cache *c, struct static_entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->lru_head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->lru_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void
-lru_push_front(struct static_cache *c, struct static_entry *e)
-{
-    e->prev = NULL;
-    e->next = c->lru_head;
-    if (c->lru_head)
-        c->lru_head->prev = e;
-    c->lru_head = e;
-    if (c->lru_tail == NULL)
-        c->lru_tail = e;
-}
-
-static void
 cache_unlink(struct static_cache *c, struct static_entry *e)
 {
     if (!e->linked)
@@ -280,7 +255,7 @@ cache_unlink(struct static_cache *c, struct static_entry *e)
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    lru_unlink(c, e);
+    lru_unlink(&c->lru, &e->lru);
     c->count--;
     c->bytes -= e->cost;
     e->linked = false;
@@ -292,8 +267,8 @@ static_cache_free(struct static_cache *c)
 {
     if (c == NULL)
         return;
-    while (c->lru_head)
-        cache_unlink(c, c->lru_head);
+    while (c->lru.head)
+        cache_unlink(c, LRU_ENTRY(c->lru.head, struct static_entry, lru));
     free(c);
 }
 
@@ -330,9 +305,9 @@ cache_lookup(struct handler_ctx *ctx, struct slice key, uint32_t h)
         gzcache_release(e->gz);
         e->gz = NULL;
     }
-    if (c->lru_head != e) {
-        lru_unlink(c, e);
-        lru_push_front(c, e);
+    if (c->lru.head != &e->lru) {
+        lru_unlink(&c->lru, &e->lru);
+        lru_push_front(&c->lru, &e->lru);
     }
     return e;
 }
@@ -373,12 +348,12 @@ cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *r
     e->checked_ms = now_ms();
     e->hnext = c->buckets[h & (STATIC_CACHE_BUCKETS - 1)];
     c->buckets[h & (STATIC_CACHE_BUCKETS - 1)] = e;
-    lru_push_front(c, e);
+    lru_push_front(&c->lru, &e->lru);
     c->count++;
     c->bytes += e->cost;
     while ((c->count > STATIC_CACHE_MAX_ENTRIES || c->bytes > STATIC_CACHE_MAX_BYTES) &&
-           c->lru_tail != e)
-        cache_unlink(c, c->lru_tail);
+           c->lru.tail != &e->lru)
+        cache_unlink(c, LRU_ENTRY(c->lru.tail, struct static_entry, lru));
     return e;
 }
 

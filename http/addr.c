@@ -24,8 +24,8 @@
 #include <string.h>
 
 /* RFC 5322 3.2.3: atext = ALPHA / DIGIT / "!#$%&'*+-/=?^_`{|}~" */
-static bool
-is_atext(unsigned char c)
+bool
+addr_is_atext(unsigned char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
@@ -102,7 +102,7 @@ check_local(const char *l, size_t len)
         if (l[i] == '.') {
             if (i == 0 || i == len - 1 || l[i + 1] == '.')
                 return "misplaced '.' in local part";
-        } else if (!is_atext((unsigned char)l[i])) {
+        } else if (!addr_is_atext((unsigned char)l[i])) {
             return "invalid character in local part";
         }
     }
@@ -151,7 +151,7 @@ parse_display(const char *s, size_t len, struct addr *a)
     } else {
         for (size_t i = 0; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
-            if (!is_atext(c) && c != ' ' && c != '.' && c < 0x80)
+            if (!addr_is_atext(c) && c != ' ' && c != '.' && c < 0x80)
                 return "special character in display name (quote it)";
         }
         if (len > ADDR_DISPLAY_MAX)

@@ -41,4 +41,7 @@ const char *addr_domain(const struct addr *a);
  * Returns false once *rest is exhausted. */
 bool addr_list_next(struct slice *rest, struct slice *item);
 
+/* RFC 5322 section 3.2.3 atext: letters, digits and !#$%&'*+-/=?^_`{|}~ */
+bool addr_is_atext(unsigned char c);
+
 #endif

@@ -31,6 +31,7 @@
  *   (Content-Disposition), RFC 2231 sections 3, 4 (parameter continuations
  *   and charsets). */
 #include "mime.h"
+#include "addr.h"
 #include "base64.h"
 #include "qp.h"
 
@@ -86,14 +87,6 @@ random_hex(char *out, size_t nbytes)
     out[2 * nbytes] = '\0';
 }
 
-static bool
-is_atext(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 /* RFC 5322 dot-atom-text: atext runs joined by single dots. */
 static bool
 is_dot_atom(const char *s)
@@ -102,7 +95,7 @@ is_dot_atom(const char *s)
     if (n == 0 || s[0] == '.' || s[n - 1] == '.')
         return false;
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+        if (s[i] == '.' ? s[i + 1] == '.' : !addr_is_atext((unsigned char)s[i]))
             return false;
     return true;
 }
@@ -277,7 +270,7 @@ hdr_mailbox(struct hdr *h, const struct addr *a, bool comma)
         } else {
             bool atoms = d[0] != ' ' && d[dn - 1] != ' ';
             for (size_t i = 0; atoms && i < dn; i++)
-                atoms = is_atext((unsigned char)d[i]) || (d[i] == ' ' && d[i + 1] != ' ');
+                atoms = addr_is_atext((unsigned char)d[i]) || (d[i] == ' ' && d[i + 1] != ' ');
             char q[2 * ADDR_DISPLAY_MAX + 3];
             size_t n = 0;
             if (atoms) {

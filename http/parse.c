@@ -20,6 +20,8 @@
 
 #include <string.h>
 
+#include "pct.h"
+
 /* tchar from RFC 9110 section 5.6.2: the bytes allowed in methods and field names. */
 static const unsigned char token_table[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
@@ -470,18 +472,6 @@ enum {
     CH_DONE,
 };
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 ssize_t
 http_chunked_decode(struct http_chunked *d, const char *buf, size_t len, struct slice *data,
                     bool *done)
@@ -493,7 +483,7 @@ http_chunked_decode(struct http_chunked *d, const char *buf, size_t len, struct 
         char c = *p;
         switch (d->state) {
         case CH_SIZE: {
-            int h = hex_digit(c);
+            int h = pct_hex_digit(c);
             if (h >= 0) {
                 if (d->remaining > (~0ULL >> 4) || d->line_len >= 16)
                     return -1;

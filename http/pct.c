@@ -1,8 +1,8 @@
 /* pct.c - percent-decoding; see pct.h. */
 #include "pct.h"
 
-static int
-hex_value(char c)
+int
+pct_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -20,8 +20,8 @@ pct_decode(char *out, const char *in, size_t len, bool plus_is_space)
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hex_value(in[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+            int hi = i + 2 < len ? pct_hex_digit(in[i + 1]) : -1;
+            int lo = hi >= 0 ? pct_hex_digit(in[i + 2]) : -1;
             if (lo < 0)
                 return -1;
             out[o++] = (char)(hi << 4 | lo);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The value of one hex digit (either case), or -1. */
+int pct_hex_digit(char c);
+
 /* Decodes in[0..len) into out, which must hold len bytes (decoding never
  * grows). With plus_is_space, '+' becomes ' ' (application/x-www-form-urlencoded).
  * Decodes exactly once: "%252e" gives "%2e", not ".". Returns the decoded

@@ -273,8 +273,8 @@ test_gzcache_lru_eviction_under_cap(void **state)
 
     /* The accounting adds up. */
     size_t sum = 0;
-    for (struct gzcache_entry *p = c->lru_head; p; p = p->next)
-        sum += entry_cost(p);
+    for (struct lru_node *node = c->lru.head; node; node = node->next)
+        sum += entry_cost(LRU_ENTRY(node, struct gzcache_entry, lru));
     assert_int_equal(sum, c->bytes);
 
     gzcache_free(c);

@@ -356,8 +356,8 @@ fill(char *out, size_t cap, const char *fmt, const char *val)
 static void
 expire_cache(struct fixture *fx)
 {
-    for (struct static_entry *e = fx->ctx.cache->lru_head; e; e = e->next)
-        e->checked_ms -= 2 * STATIC_REVALIDATE_MS;
+    for (struct lru_node *n = fx->ctx.cache->lru.head; n; n = n->next)
+        LRU_ENTRY(n, struct static_entry, lru)->checked_ms -= 2 * STATIC_REVALIDATE_MS;
 }
 
 static void
@@ -1114,7 +1114,8 @@ test_static_cache_bounds(void **state)
     }
     /* The accounting adds up. */
     size_t n = 0, bytes = 0;
-    for (struct static_entry *e = fx->ctx.cache->lru_head; e; e = e->next) {
+    for (struct lru_node *node = fx->ctx.cache->lru.head; node; node = node->next) {
+        struct static_entry *e = LRU_ENTRY(node, struct static_entry, lru);
         n++;
         bytes += e->cost;
     }

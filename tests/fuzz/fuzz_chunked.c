@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../http/parse.c"
+#include "../../http/pct.c"
 
 /* Decodes in pieces of step bytes. Returns -1 on error, else bytes used. */
 static ssize_t

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../http/parse.c"
+#include "../../http/pct.c"
 
 static void
 inside(struct slice s, const char *buf, size_t len)
