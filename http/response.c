@@ -55,7 +55,7 @@ response_init(struct response *r)
     r->body_arg = NULL;
     r->fd = -1;
     r->offset = r->length = 0;
-    r->head = r->close = r->no_length = false;
+    r->head = r->close = r->no_length = r->http10 = false;
 }
 
 int
@@ -181,6 +181,8 @@ response_head(const struct response *r, bool keep_alive, char *out, size_t cap)
     p = put(p, end, r->headers, r->headers_len);
     if (!keep_alive)
         p = put(p, end, "Connection: close\r\n", 19);
+    else if (r->http10)
+        p = put(p, end, "Connection: keep-alive\r\n", 24); /* RFC 9112 section 9.3 */
     p = put(p, end, "\r\n", 2);
     return p ? (size_t)(p - out) : 0;
 }

@@ -74,6 +74,7 @@ struct response {
     bool head;    /* HEAD: every header as for GET, no body bytes */
     bool close;   /* answer with Connection: close and close afterwards */
     bool no_length; /* 1xx/204/304: no Content-Length header */
+    bool http10;    /* an HTTP/1.0 request: keep-alive must be said out loud */
 };
 
 /* Resets r to an empty 200 with no body and no file. */

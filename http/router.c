@@ -176,6 +176,7 @@ http_route(struct handler_ctx *ctx, const struct http_request *req, struct respo
     }
     if (!req->keep_alive)
         res->close = true;
+    res->http10 = req->minor_version == 0;
 }
 
 int
