@@ -507,6 +507,7 @@ handle_request(struct conn *c, const struct http_request *req, size_t head_len)
                 return;
             memcpy(c->out + c->out_len, continue_line, sizeof(continue_line) - 1);
             c->out_len += sizeof(continue_line) - 1;
+            log_trace("> ", continue_line, sizeof(continue_line) - 1);
         }
         return;
     }
