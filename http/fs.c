@@ -2,11 +2,50 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* For kernels before 5.6 (and tools such as valgrind) without openat2: walk
+ * the path one component at a time, refusing "..", and opening every
+ * component with O_NOFOLLOW so that no symlink is ever followed. Stricter
+ * than RESOLVE_BENEATH (which follows links that stay inside), never laxer. */
+static int
+open_by_components(int rootfd, const char *path, int flags, mode_t mode)
+{
+    char part[256];
+    int dirfd = rootfd;
+    const char *p = path;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len >= sizeof(part) || (len == 2 && p[0] == '.' && p[1] == '.')) {
+            if (dirfd != rootfd)
+                close(dirfd);
+            errno = len == 0 ? ENOENT : (len >= sizeof(part) ? ENAMETOOLONG : EXDEV);
+            return -1;
+        }
+        memcpy(part, p, len);
+        part[len] = '\0';
+        bool last = slash == NULL || slash[strspn(slash, "/")] == '\0';
+        int fd = last ? openat(dirfd, part, flags | O_CLOEXEC | O_NOFOLLOW, mode)
+                      : openat(dirfd, part, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int err = errno;
+        if (dirfd != rootfd)
+            close(dirfd);
+        if (fd < 0 || last) {
+            errno = err;
+            return fd;
+        }
+        dirfd = fd;
+        p = slash;
+    }
+}
 
 int
 fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode)
@@ -16,10 +55,19 @@ fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode)
         .mode = (flags & O_CREAT) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
+    static atomic_bool no_openat2;
     long fd;
+    while (*path == '/')
+        path++; /* "/a" names a beneath the root, as a URL path does */
+    if (no_openat2)
+        return open_by_components(rootfd, path, flags, mode);
     do
         fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
     while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == ENOSYS) {
+        no_openat2 = true; /* a benign race: every thread reaches the same answer */
+        return open_by_components(rootfd, path, flags, mode);
+    }
     return (int)fd;
 }
 

@@ -3,7 +3,9 @@
  * Every file the server reads or writes is opened relative to the --directory
  * descriptor with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) (glibc has no
  * wrapper; we call the syscall), so "..", absolute symlinks and links that
- * leave the root fail in the kernel rather than in our string checks. */
+ * leave the root fail in the kernel rather than in our string checks. Where
+ * openat2 is missing (ENOSYS), the path is walked component by component
+ * with O_NOFOLLOW instead, which refuses every symlink. */
 #ifndef FS_H
 #define FS_H
 
@@ -11,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Opens path (relative, no leading '/') beneath rootfd with flags (O_CLOEXEC
+/* Opens path (leading '/' ignored) beneath rootfd with flags (O_CLOEXEC
  * and O_NOFOLLOW are always added) and mode. Returns a descriptor or -1 with
  * errno (EXDEV or ELOOP when the path would leave the root). */
 int fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode);
