@@ -40,7 +40,7 @@ void
 respond_gzip(struct handler_ctx *ctx, const struct http_request *req, struct response *res)
 {
     /* The representation depends on Accept-Encoding either way (RFC 9110 12.5.5). */
-    response_header(res, "Vary: Accept-Encoding");
+    RESPONSE_LINE(res, "Vary: Accept-Encoding");
     if (res->body_len == 0 || res->body_len > ctx->cfg->gzip_max ||
         !http_accepts_gzip(req->accept_encoding))
         return;
@@ -58,5 +58,5 @@ respond_gzip(struct handler_ctx *ctx, const struct http_request *req, struct res
     res->body_len = n;
     res->body_free = free;
     res->body_arg = out;
-    response_header(res, "Content-Encoding: gzip");
+    RESPONSE_LINE(res, "Content-Encoding: gzip");
 }

@@ -75,6 +75,17 @@ response_header(struct response *r, const char *fmt, ...)
     return 0;
 }
 
+int
+response_line(struct response *r, const char *line, size_t len)
+{
+    if (len + 2 > sizeof(r->headers) - r->headers_len)
+        return -1;
+    memcpy(r->headers + r->headers_len, line, len);
+    memcpy(r->headers + r->headers_len + len, "\r\n", 2);
+    r->headers_len += len + 2;
+    return 0;
+}
+
 void
 response_discard(struct response *r)
 {

@@ -84,6 +84,11 @@ void response_init(struct response *r);
  * the line does not fit (the response keeps the lines it had). */
 int response_header(struct response *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends one fixed header line without formatting it: the per-request
+ * path uses this for constant lines. Returns 0, or -1 if it does not fit. */
+int response_line(struct response *r, const char *line, size_t len);
+#define RESPONSE_LINE(r, lit) response_line((r), (lit), sizeof(lit) - 1)
+
 /* Sets a short text/plain body from static memory. */
 void response_static(struct response *r, int status, const char *content_type, const char *body);
 

@@ -50,7 +50,7 @@ mail_error(struct response *res, int status, const char *message)
     res->body = res->text;
     res->body_len = (size_t)n;
     if (status == HTTP_UNAUTHORIZED)
-        response_header(res, "WWW-Authenticate: Bearer");
+        RESPONSE_LINE(res, "WWW-Authenticate: Bearer");
 }
 
 /* POST /mail: the body is collected in memory for the relay job. What can be
@@ -214,7 +214,7 @@ http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, struct resp
     int status = mail_handle(&ctx->cfg->mail, &mr, &out);
     response_take_buf(res, status, "application/json", &out);
     if (status == HTTP_UNAUTHORIZED)
-        response_header(res, "WWW-Authenticate: Bearer");
+        RESPONSE_LINE(res, "WWW-Authenticate: Bearer");
 }
 
 void
