@@ -83,18 +83,18 @@ PREFIX ?= /usr/local
 BINDIR  = $(DESTDIR)$(PREFIX)/bin
 MANDIR  = $(DESTDIR)$(PREFIX)/share/man/man1
 SITEDIR = $(DESTDIR)$(PREFIX)/share/server/public
-SITE    = $(wildcard public/*)
 
 install: server
 	install -d $(BINDIR) $(MANDIR) $(SITEDIR)
 	install -m 755 server $(BINDIR)/server
 	install -m 644 doc/server.1 $(MANDIR)/server.1
-	install -m 644 $(SITE) $(SITEDIR)/
+	cp -R public/. $(SITEDIR)/
+	chmod -R u=rwX,go=rX $(SITEDIR)
 
 uninstall:
 	rm -f $(BINDIR)/server $(MANDIR)/server.1
-	rm -f $(patsubst public/%,$(SITEDIR)/%,$(SITE))
-	-rmdir $(SITEDIR) $(DESTDIR)$(PREFIX)/share/server 2>/dev/null
+	rm -rf $(SITEDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/share/server 2>/dev/null
 
 format:
 	clang-format -i server.c http/*.[ch] handlers/*.[ch] tests/*.c

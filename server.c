@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -68,6 +69,10 @@ static const char usage_text[] =
     "      --smtp-host HOST      SMTP server to relay to (default: localhost)\n"
     "      --smtp-port N         its port (default: 1025)\n"
     "      --smtp-user USER      AUTH user; the password comes from $SMTP_PASSWORD\n"
+    "      --smtp-tls MODE       none, implicit (TLS from the start, port 465) or\n"
+    "                            starttls (port 587), through openssl s_client (default: none)\n"
+    "      --smtp-ca FILE        CA certificates to trust instead of the system store\n"
+    "      --smtp-openssl PATH   the openssl program (default: /usr/bin/openssl)\n"
     "      --mail-from ADDR      sender when a request names none\n"
     "      --mail-allow DOMAINS  comma-separated recipient domains allowed (default: any)\n"
     "      --mail-max-body BYTES largest /mail request body (default: 10485760)\n"
@@ -94,6 +99,9 @@ enum {
     OPT_SMTP_HOST,
     OPT_SMTP_PORT,
     OPT_SMTP_USER,
+    OPT_SMTP_TLS,
+    OPT_SMTP_CA,
+    OPT_SMTP_OPENSSL,
     OPT_MAIL_FROM,
     OPT_MAIL_ALLOW,
     OPT_MAIL_MAX_BODY,
@@ -124,6 +132,9 @@ static const struct option long_options[] = {
     {"smtp-host", required_argument, NULL, OPT_SMTP_HOST},
     {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
     {"smtp-user", required_argument, NULL, OPT_SMTP_USER},
+    {"smtp-tls", required_argument, NULL, OPT_SMTP_TLS},
+    {"smtp-ca", required_argument, NULL, OPT_SMTP_CA},
+    {"smtp-openssl", required_argument, NULL, OPT_SMTP_OPENSSL},
     {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
     {"mail-allow", required_argument, NULL, OPT_MAIL_ALLOW},
     {"mail-max-body", required_argument, NULL, OPT_MAIL_MAX_BODY},
@@ -211,6 +222,12 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
         case OPT_SMTP_HOST: cfg->mail.smtp_host = optarg; break;
         case OPT_SMTP_PORT: cfg->mail.smtp_port = (int)number("smtp-port", optarg, 1, 65535); break;
         case OPT_SMTP_USER: cfg->mail.smtp_user = optarg; break;
+        case OPT_SMTP_TLS:
+            if (smtp_tls_parse(optarg, &cfg->mail.smtp_tls) < 0)
+                die(2, "--smtp-tls wants none, implicit or starttls, not '%s'", optarg);
+            break;
+        case OPT_SMTP_CA: cfg->mail.smtp_ca = optarg; break;
+        case OPT_SMTP_OPENSSL: cfg->mail.smtp_openssl = optarg; break;
         case OPT_MAIL_FROM: cfg->mail.mail_from = optarg; break;
         case OPT_MAIL_ALLOW: cfg->mail.allow = optarg; break;
         case OPT_MAIL_MAX_BODY:
@@ -250,6 +267,14 @@ listen_on(const struct server_config *cfg)
     return fd;
 }
 
+/* SIGHUP: reopen --log after logrotate moved it. */
+static void
+reopen_log(const char *log_path)
+{
+    if (log_path && log_open_access(log_path) < 0)
+        log_err("cannot reopen log file '%s': %s", log_path, strerror(errno));
+}
+
 static void *
 loop_thread(void *arg)
 {
@@ -279,6 +304,9 @@ main(int argc, char **argv)
     cfg.threads = cores > 0 ? (int)cores : 1;
     const char *log_path = NULL;
     parse_flags(argc, argv, &cfg, &log_path);
+    char mail_err[300];
+    if (mail_config_check(&cfg.mail, mail_err, sizeof(mail_err)) < 0)
+        die(1, "%s", mail_err);
 
     cfg.mail.smtp_password = getenv("SMTP_PASSWORD");
     cfg.mail.token = getenv("MAIL_TOKEN");
@@ -336,18 +364,30 @@ main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            if (log_path && log_open_access(log_path) < 0)
-                log_err("cannot reopen log file '%s': %s", log_path, strerror(errno));
+            reopen_log(log_path);
             continue;
         }
         break;
     }
     /* Drain: /healthz says 503 while we keep serving, so a load balancer
-     * stops sending before we stop accepting. A second signal cuts it short. */
+     * stops sending before we stop accepting. SIGHUP still reopens the log;
+     * a second SIGTERM or SIGINT cuts the drain short. */
     loop_set_draining();
-    if (cfg.drain_ms > 0) {
-        struct timespec ts = {cfg.drain_ms / 1000, (long)(cfg.drain_ms % 1000) * 1000000L};
-        sigtimedwait(&sigs, NULL, &ts);
+    struct timespec now, until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += cfg.drain_ms / 1000;
+    until.tv_nsec += (long)(cfg.drain_ms % 1000) * 1000000L;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left_ns = (until.tv_sec - now.tv_sec) * 1000000000LL + until.tv_nsec - now.tv_nsec;
+        if (left_ns <= 0)
+            break;
+        struct timespec wait = {(time_t)(left_ns / 1000000000LL), (long)(left_ns % 1000000000LL)};
+        int sig = sigtimedwait(&sigs, NULL, &wait);
+        if (sig == SIGHUP)
+            reopen_log(log_path);
+        else if (sig == SIGINT || sig == SIGTERM)
+            break;
     }
     for (int i = 0; i < cfg.threads; i++)
         loop_stop(loops[i]);

@@ -65,16 +65,23 @@ conn_init(struct conn *c, struct loop *loop, int fd, const struct sockaddr_stora
     c->readable = c->writable = true;
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
+    bool v6 = false;
     if (peer->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
         port = ntohs(a->sin_port);
     } else if (peer->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
         port = ntohs(a->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+            /* An IPv4 client of a "::" socket: call it by its IPv4 name. */
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof(host));
+        } else {
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            v6 = true;
+        }
     }
-    snprintf(c->client, sizeof(c->client), "%s:%u", host, port);
+    snprintf(c->client, sizeof(c->client), v6 ? "[%s]:%u" : "%s:%u", host, port);
     const char *trusted = loop_ctx(loop)->cfg->trusted_proxies;
     c->trusted_proxy = trusted && conn_addr_listed(trusted, host);
 }
