@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "pool.h"
 #include "router.h"
+#include "tlspipe.h"
 
 static const char usage_text[] =
     "usage: server [options]\n"
@@ -395,7 +396,9 @@ main(int argc, char **argv)
         pthread_join(threads[i], NULL);
     close(listen_fd);
     if (!pool_stop(SHUTDOWN_GRACE_MS / 3)) {
-        /* A relay job is stuck on a slow SMTP host past the grace period. */
+        /* A relay job is stuck on a slow SMTP host past the grace period:
+         * leave no openssl child behind it. */
+        tlspipe_kill_all();
         fflush(NULL);
         _exit(0);
     }

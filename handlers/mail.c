@@ -27,8 +27,10 @@
 #include "mime.h"
 #include "multipart.h"
 #include "smtp.h"
+#include "tlspipe.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAIL_MAX_RCPT     100 /* recipients in to, cc and bcc together */
 #define MAIL_FILENAME_MAX 255 /* bytes of an attachment's file name */
@@ -86,7 +89,27 @@ mail_config_defaults(struct mail_config *cfg)
         .reply_timeout_ms = 10000,
         .total_timeout_ms = 30000,
         .helo_name = "localhost",
+        .smtp_tls = SMTP_TLS_NONE,
+        .smtp_openssl = TLSPIPE_OPENSSL_DEFAULT,
     };
+}
+
+int
+mail_config_check(const struct mail_config *cfg, char *err, size_t cap)
+{
+    if (cfg->smtp_ca != NULL && access(cfg->smtp_ca, R_OK) < 0) {
+        snprintf(err, cap, "cannot read --smtp-ca '%s': %s", cfg->smtp_ca, strerror(errno));
+        return -1;
+    }
+    if (cfg->smtp_tls != SMTP_TLS_NONE) {
+        const char *openssl = cfg->smtp_openssl ? cfg->smtp_openssl : TLSPIPE_OPENSSL_DEFAULT;
+        char why[200];
+        if (tlspipe_check(openssl, why, sizeof(why)) < 0) {
+            snprintf(err, cap, "--smtp-tls needs openssl: %s (see --smtp-openssl)", why);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -741,6 +764,9 @@ relay(struct mail_job *j)
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .reply_timeout_ms = cfg->reply_timeout_ms,
         .total_timeout_ms = cfg->total_timeout_ms,
+        .tls = cfg->smtp_tls,
+        .openssl = cfg->smtp_openssl,
+        .ca_file = cfg->smtp_ca,
     };
     struct smtp_result res;
     enum smtp_status st = smtp_send(&opt, j->from.spec, r, n, msg.data, msg.len, &res);

@@ -18,8 +18,10 @@
  *       "WWW-Authenticate: Bearer"); 403 recipient domain not allowed; 413 body
  *       over max_body, or message over the SMTP host's SIZE; 415 other
  *       Content-Type or charset; 502 SMTP host unreachable or refusing (its
- *       reply in "smtp_reply"), every recipient rejected; 504 SMTP host too
- *       slow; 500 out of memory. Errors are {"error": "what was wrong", ...}. */
+ *       reply in "smtp_reply"), every recipient rejected, TLS refused (bad
+ *       certificate, no STARTTLS, not TLS; the reason in "error"); 504 SMTP
+ *       host too slow; 500 out of memory. Errors are {"error": "what was
+ *       wrong", ...}. */
 #ifndef MAIL_H
 #define MAIL_H
 
@@ -28,6 +30,7 @@
 
 #include "buf.h"
 #include "slice.h"
+#include "smtp.h"
 
 struct mail_config {
     const char *smtp_host;     /* --smtp-host, default "localhost" */
@@ -42,11 +45,19 @@ struct mail_config {
     int reply_timeout_ms;      /* 10000 */
     int total_timeout_ms;      /* 30000 */
     const char *helo_name;     /* name for EHLO; the core passes the machine's hostname */
+    enum smtp_tls smtp_tls;    /* --smtp-tls none|implicit|starttls, default none */
+    const char *smtp_ca;       /* --smtp-ca FILE: CAs to trust instead of the system store */
+    const char *smtp_openssl;  /* --smtp-openssl PATH, default /usr/bin/openssl */
 };
 
 /* Fills cfg with the defaults above (NULL for the optional strings,
  * "localhost" for helo_name until the core sets the host name). */
 void mail_config_defaults(struct mail_config *cfg);
+
+/* Start-up check of the relay settings: with TLS, the openssl program runs
+ * and says it is OpenSSL; a CA file, when given, is readable. Returns 0, or
+ * -1 with one line saying what is wrong in err[0..cap). */
+int mail_config_check(const struct mail_config *cfg, char *err, size_t cap);
 
 /* True when no token is configured, or auth is "Bearer <token>" with the
  * right token (RFC 6750 section 2.1; scheme case-insensitive; compared in

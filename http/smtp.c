@@ -20,6 +20,17 @@
  * The message is encoded for DATA (CRLF, dot-stuffing, final ".") before the
  * connection opens, so running out of memory costs no network round trip.
  *
+ * TLS. With opt->tls set there is no socket: tlspipe.c runs `openssl
+ * s_client`, and the session reads the child's stdout and writes its stdin
+ * (rfd, wfd) where it would use the socket, both non-blocking, with the
+ * child's stderr polled alongside so that it never fills up. The tunnel is
+ * up when s_client says the certificate verified; nothing is written before.
+ * With STARTTLS, s_client has read the greeting and done its EHLO and
+ * STARTTLS, so the dialogue starts again at EHLO (RFC 3207 4.2). A child
+ * that ends early is explained from its stderr (SMTP_ERR_TLS); success is
+ * still only the 250 after the data, never its exit status. After QUIT, or
+ * any failure, the child is killed if still there and always reaped.
+ *
  * REFERENCES
  *   RFC 5321 "Simple Mail Transfer Protocol": 3.3 (mail transactions),
  *   4.1.1 (commands), 4.1.1.4 (DATA), 4.2 (replies, multi-line), 4.3.2
@@ -30,6 +41,7 @@
 #include "smtp.h"
 #include "base64.h"
 #include "log.h"
+#include "tlspipe.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,9 +62,15 @@
 
 /* The QUIT reply is a courtesy: wait at most this long for it. */
 #define QUIT_WAIT_MS 2000
+/* After QUIT, s_client gets this long to close TLS and exit before SIGKILL. */
+#define TUNNEL_GRACE_MS 250
+/* How long a child whose stdout ended gets to finish explaining on stderr. */
+#define LAST_WORDS_MS 500
 
 struct session {
-    int fd;
+    int rfd, wfd; /* plain: the socket, twice; TLS: the child's stdout and stdin */
+    bool tunnel;  /* TLS through tls */
+    struct tlspipe tls;
     const struct smtp_options *opt;
     struct smtp_result *res;
     int64_t total_deadline;
@@ -90,11 +108,14 @@ set_error(struct session *s, enum smtp_status st, const char *fmt, ...)
     return st;
 }
 
-/* Waits for events on s->fd until deadline. Returns SMTP_OK or SMTP_ERR_TIMEOUT
- * (with the message naming `what`) or SMTP_ERR_PROTOCOL on a poll error. */
+/* Waits for events on s->rfd (POLLIN) or s->wfd (POLLOUT) until deadline,
+ * draining the child's stderr meanwhile in a tunnel. Returns SMTP_OK or
+ * SMTP_ERR_TIMEOUT (with the message naming `what`) or SMTP_ERR_PROTOCOL on a
+ * poll error. */
 static enum smtp_status
 wait_fd(struct session *s, short events, int64_t deadline, const char *what)
 {
+    int fd = events == POLLOUT ? s->wfd : s->rfd;
     for (;;) {
         int64_t left = deadline - now_ms();
         if (left <= 0) {
@@ -104,9 +125,13 @@ wait_fd(struct session *s, short events, int64_t deadline, const char *what)
                                  s->opt->total_timeout_ms, what);
             return set_error(s, SMTP_ERR_TIMEOUT, "SMTP server too slow: %s", what);
         }
-        struct pollfd pfd = {.fd = s->fd, .events = events};
-        int r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-        if (r > 0)
+        /* A negative fd is skipped by poll(): plain SMTP, or stderr at EOF. */
+        struct pollfd pfd[2] = {{.fd = fd, .events = events},
+                                {.fd = s->tunnel ? s->tls.err_fd : -1, .events = POLLIN}};
+        int r = poll(pfd, 2, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (r > 0 && pfd[1].revents)
+            tlspipe_read_stderr(&s->tls);
+        if (r > 0 && pfd[0].revents)
             return SMTP_OK;
         if (r < 0 && errno != EINTR)
             return set_error(s, SMTP_ERR_PROTOCOL, "poll: %s", strerror(errno));
@@ -135,12 +160,12 @@ connect_one(struct session *s, const struct addrinfo *ai, int64_t deadline, enum
                         strerror(errno));
         goto error;
     }
-    s->fd = fd;
+    s->wfd = fd;
     char what[300];
     snprintf(what, sizeof(what), "no connection to %s:%d within %d ms", s->opt->host, s->opt->port,
              s->opt->connect_timeout_ms);
     *st = wait_fd(s, POLLOUT, deadline, what);
-    s->fd = -1;
+    s->wfd = -1;
     if (*st != SMTP_OK)
         goto error;
     int err = 0;
@@ -174,7 +199,7 @@ open_connection(struct session *s)
     for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
         int fd = connect_one(s, ai, deadline, &st);
         if (fd >= 0) {
-            s->fd = fd;
+            s->rfd = s->wfd = fd;
             st = SMTP_OK;
             break;
         }
@@ -185,13 +210,72 @@ open_connection(struct session *s)
     return st;
 }
 
+/* The child's stdout or stdin is gone: lets it finish saying why on stderr
+ * (it exits right after). True when it said something about it. */
+static bool
+tunnel_last_words(struct session *s)
+{
+    int64_t left = s->total_deadline - now_ms();
+    tlspipe_drain(&s->tls, left < LAST_WORDS_MS ? (int)(left > 0 ? left : 0) : LAST_WORDS_MS);
+    return s->tls.log_len > 0;
+}
+
+/* The tunnel failed: why, from what s_client said on stderr. `when` ends
+ * the message ("" or " (waiting for ...)"). */
+static enum smtp_status
+tunnel_failed(struct session *s, const char *when)
+{
+    char why[200];
+    if (tlspipe_reason(s->tls.log, s->tls.log_len, why, sizeof(why)) == 0)
+        snprintf(why, sizeof(why), "openssl s_client ended%s",
+                 s->tls.state == TLSPIPE_UP ? "" : " before TLS was up");
+    return set_error(s, SMTP_ERR_TLS, "TLS to %s:%d failed: %s%s", s->opt->host, s->opt->port, why,
+                     when);
+}
+
+/* Starts s_client and waits for its TLS connection, verified, within the
+ * time plain SMTP gets for connecting and the greeting. */
+static enum smtp_status
+open_tunnel(struct session *s)
+{
+    const struct smtp_options *opt = s->opt;
+    struct tlspipe_options to = {
+        .openssl = opt->openssl ? opt->openssl : TLSPIPE_OPENSSL_DEFAULT,
+        .host = opt->host,
+        .port = opt->port,
+        .starttls = opt->tls == SMTP_TLS_STARTTLS,
+        .helo_name = opt->helo_name,
+        .ca_file = opt->ca_file,
+    };
+    char err[SMTP_ERR_MAX];
+    if (tlspipe_start(&s->tls, &to, err, sizeof(err)) < 0)
+        return set_error(s, SMTP_ERR_TLS, "%s", err);
+    s->tunnel = true;
+    s->rfd = s->tls.out_fd;
+    s->wfd = s->tls.in_fd;
+    int budget = opt->connect_timeout_ms + opt->reply_timeout_ms;
+    int64_t deadline = step_deadline(s, budget);
+    enum tlspipe_state ts = tlspipe_wait_up(&s->tls, (int)(deadline - now_ms()));
+    if (ts == TLSPIPE_UP)
+        return SMTP_OK;
+    if (ts == TLSPIPE_FAILED)
+        return tunnel_failed(s, "");
+    if (deadline >= s->total_deadline)
+        return set_error(s, SMTP_ERR_TIMEOUT,
+                         "SMTP transaction took longer than %d ms (no TLS connection to %s:%d)",
+                         opt->total_timeout_ms, opt->host, opt->port);
+    return set_error(s, SMTP_ERR_TIMEOUT,
+                     "SMTP server too slow: no TLS connection to %s:%d within %d ms", opt->host,
+                     opt->port, budget);
+}
+
 /* ---- the wire --------------------------------------------------------- */
 
 static enum smtp_status
 send_all(struct session *s, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = s->tunnel ? tlspipe_write(&s->tls, p, len) : send(s->wfd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
@@ -199,6 +283,10 @@ send_all(struct session *s, const char *p, size_t len)
         }
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && s->tunnel && errno == EPIPE) {
+            tunnel_last_words(s);
+            return tunnel_failed(s, " (while sending)");
+        }
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return set_error(s, SMTP_ERR_PROTOCOL, "send to SMTP server: %s", strerror(errno));
         /* EAGAIN: the socket buffer is full; a stall counts like a slow reply. */
@@ -236,10 +324,16 @@ read_reply(struct session *s, const char *after, int timeout_ms)
         if (s->rlen == sizeof(s->rbuf))
             return set_error(s, SMTP_ERR_PROTOCOL, "SMTP reply to %s longer than %d bytes", after,
                              SMTP_REPLY_MAX);
-        ssize_t n = recv(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen, 0);
+        ssize_t n = read(s->rfd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen);
         if (n > 0) {
             s->rlen += (size_t)n;
             continue;
+        }
+        /* s_client's stdout ended: TLS broke (it says so), or the server closed. */
+        if (n == 0 && s->tunnel && tunnel_last_words(s)) {
+            char when[96];
+            snprintf(when, sizeof(when), " (waiting for the reply to %s)", after);
+            return tunnel_failed(s, when);
         }
         if (n == 0)
             return set_error(s, SMTP_ERR_PROTOCOL,
@@ -320,11 +414,17 @@ scan_extensions(struct session *s)
 static enum smtp_status
 greet(struct session *s)
 {
-    enum smtp_status st = read_reply(s, "the connection (greeting)", s->opt->reply_timeout_ms);
-    if (st != SMTP_OK)
-        return st;
-    if (s->res->code != 220)
-        return refused(s, "the connection");
+    enum smtp_status st;
+    /* With STARTTLS, s_client has taken the greeting and sent EHLO and
+     * STARTTLS in the clear; in TLS the client starts over with EHLO and no
+     * new greeting comes (RFC 3207 4.2). */
+    if (s->opt->tls != SMTP_TLS_STARTTLS) {
+        st = read_reply(s, "the connection (greeting)", s->opt->reply_timeout_ms);
+        if (st != SMTP_OK)
+            return st;
+        if (s->res->code != 220)
+            return refused(s, "the connection");
+    }
     char line[300];
     snprintf(line, sizeof(line), "EHLO %s\r\n", s->opt->helo_name);
     if ((st = command(s, line, NULL, "EHLO")) != SMTP_OK)
@@ -419,9 +519,12 @@ authenticate(struct session *s)
         st = auth_plain(s);
     else if (s->auth_login)
         st = auth_login(s);
+    else if (s->tunnel)
+        return set_error(s, SMTP_ERR_REFUSED, "SMTP server offers no AUTH PLAIN or LOGIN");
     else
         return set_error(s, SMTP_ERR_REFUSED,
-                         "SMTP server offers no AUTH PLAIN or LOGIN (STARTTLS is not supported)");
+                         "SMTP server offers no AUTH PLAIN or LOGIN (many offer AUTH only "
+                         "over TLS: see --smtp-tls)");
     if (st != SMTP_OK)
         return st;
     return s->res->code == 235 ? SMTP_OK : refused(s, "authentication");
@@ -524,23 +627,46 @@ smtp_send(const struct smtp_options *opt, const char *from, struct smtp_rcpt *rc
         st = SMTP_ERR_NOMEM;
         goto end;
     }
-    s->fd = -1;
+    s->rfd = s->wfd = -1;
+    tlspipe_init(&s->tls);
     s->opt = opt;
     s->res = res;
     s->total_deadline = now_ms() + opt->total_timeout_ms;
-    if ((st = open_connection(s)) != SMTP_OK)
+    st = opt->tls == SMTP_TLS_NONE ? open_connection(s) : open_tunnel(s);
+    if (st != SMTP_OK)
         goto end;
     st = transaction(s, from, rcpt, nrcpt, len, &encoded);
     /* After a reply (not a time-out or a broken stream) the server still
      * follows the dialogue and deserves a QUIT. */
-    if (st == SMTP_OK || st == SMTP_ERR_REFUSED || st == SMTP_ERR_TOO_BIG)
+    bool quit = st == SMTP_OK || st == SMTP_ERR_REFUSED || st == SMTP_ERR_TOO_BIG;
+    if (quit)
         say_goodbye(s);
+    /* The child goes now in every case; after QUIT it may first close TLS. */
+    if (s->tunnel)
+        tlspipe_close(&s->tls, quit ? TUNNEL_GRACE_MS : 0);
 end:
-    if (s != NULL && s->fd >= 0)
-        close(s->fd);
+    if (s != NULL && s->tunnel)
+        tlspipe_close(&s->tls, 0);
+    else if (s != NULL && s->rfd >= 0)
+        close(s->rfd);
     free(s);
     buf_free(&encoded);
     return st;
+}
+
+int
+smtp_tls_parse(const char *name, enum smtp_tls *mode)
+{
+    static const char *const names[] = {[SMTP_TLS_NONE] = "none",
+                                        [SMTP_TLS_IMPLICIT] = "implicit",
+                                        [SMTP_TLS_STARTTLS] = "starttls"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *mode = (enum smtp_tls)i;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* ---- replies ---------------------------------------------------------- */

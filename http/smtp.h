@@ -6,8 +6,12 @@
  * recipient, DATA, QUIT. It blocks the calling thread but never longer than
  * the deadlines in struct smtp_options, and reports every failure as a status
  * plus a human-readable message in res->err (redis anet style error buffer).
- * There is no TLS: STARTTLS is never offered, so use a relay on a trusted
- * network or on loopback.
+ *
+ * TLS (implicit on port 465, or STARTTLS on 587) goes through `openssl
+ * s_client` as a child process (tlspipe.h): the same dialogue then runs over
+ * its stdin and stdout instead of a socket, under the same deadlines, and
+ * nothing of ours (no AUTH, no MAIL) is written before TLS is up and the
+ * server's certificate verified for the host name.
  *
  * The reply parser has the picohttpparser shape and can be used on its own. */
 #ifndef SMTP_H
@@ -29,6 +33,13 @@ enum smtp_status {
     SMTP_ERR_PROTOCOL, /* malformed reply, reply too long, connection closed (HTTP 502) */
     SMTP_ERR_TOO_BIG,  /* larger than the SIZE the server advertised (HTTP 413) */
     SMTP_ERR_NOMEM,    /* (HTTP 500) */
+    SMTP_ERR_TLS,      /* no TLS: certificate, handshake, openssl; res->err says why (HTTP 502) */
+};
+
+enum smtp_tls {
+    SMTP_TLS_NONE,     /* plain TCP */
+    SMTP_TLS_IMPLICIT, /* TLS from the first byte (port 465, RFC 8314) */
+    SMTP_TLS_STARTTLS, /* plain, then STARTTLS before anything else (port 587, RFC 3207) */
 };
 
 struct smtp_options {
@@ -40,6 +51,9 @@ struct smtp_options {
     int connect_timeout_ms; /* for the TCP connection, all addresses together */
     int reply_timeout_ms;   /* for each reply, and for each stalled write */
     int total_timeout_ms;   /* for everything, from the call on */
+    enum smtp_tls tls;      /* SMTP_TLS_NONE unless set */
+    const char *openssl;    /* with tls: the openssl program; NULL: /usr/bin/openssl */
+    const char *ca_file;    /* with tls: CAs to trust instead of the system store; NULL: system */
 };
 
 struct smtp_rcpt {
@@ -61,10 +75,19 @@ struct smtp_result {
  * sender `from` to each of rcpt[0..nrcpt) (nrcpt >= 1). Fills rcpt[i].code
  * and .reply, and *res. Succeeds when at least one recipient was accepted and
  * the data was; the rest show in rcpt[]. Returns the status. Writes the
- * dialogue to the wire trace (log_trace "C: "/"S: ") with AUTH secrets
- * masked and the message data summarised by size. Thread-safe. */
+ * dialogue to the wire trace (log_trace "C: "/"S: ", and "T: " for the
+ * s_client command line and what it says on stderr) with AUTH secrets masked
+ * and the message data summarised by size. Thread-safe. With TLS, the child
+ * is reaped before this returns, whatever the outcome.
+ *
+ * Deadlines with TLS: the tunnel (connect, STARTTLS, handshake) must be up
+ * within connect_timeout_ms + reply_timeout_ms, as the connection and the
+ * greeting must be without it; each reply after that gets reply_timeout_ms. */
 enum smtp_status smtp_send(const struct smtp_options *opt, const char *from, struct smtp_rcpt *rcpt,
                            size_t nrcpt, const char *data, size_t len, struct smtp_result *res);
+
+/* "none", "implicit" or "starttls" into *mode. Returns 0, or -1 for any other name. */
+int smtp_tls_parse(const char *name, enum smtp_tls *mode);
 
 /* Parses one SMTP reply (RFC 5321 4.2) from buf[0..len): one or more lines
  * "ddd-text" CRLF closed by "ddd text" CRLF or "ddd" CRLF, all with the same

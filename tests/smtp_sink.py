@@ -9,7 +9,7 @@ always finds the .eml complete:
     NNNN.eml   the message as received in DATA, CRLF line ends, dot-stuffing
                undone and the final "." line removed (RFC 5321 4.5.2)
     NNNN.json  {"mail_from": ..., "rcpt_tos": [...], "mail_options": [...],
-                "auth_login": ... or null}
+                "auth_login": ... or null, "tls": true when it came over TLS}
 
 Options:
     --port N          port on 127.0.0.1 (required)
@@ -18,6 +18,11 @@ Options:
     --reject ADDR     answer 550 to RCPT TO:<ADDR> (repeatable)
     --size N          advertise and enforce SIZE N (default 33554432)
     --hang            accept TCP connections but never send the greeting
+    --tls-cert FILE   with --tls-key: speak TLS from the first byte (implicit
+    --tls-key FILE    TLS, as on port 465), with this certificate chain (PEM)
+    --starttls        with --tls-cert/--tls-key: plain SMTP that offers
+                      STARTTLS (as on port 587) and refuses AUTH, MAIL and
+                      everything else but EHLO, HELO, NOOP and QUIT before it
 
 "ready" goes to stdout once the port listens. SIGTERM or SIGINT stops it.
 
@@ -32,6 +37,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -64,6 +70,7 @@ class Sink:
                 "rcpt_tos": envelope.rcpt_tos,
                 "mail_options": envelope.mail_options,
                 "auth_login": _login_name(session),
+                "tls": server.transport.get_extra_info("ssl_object") is not None,
             }
             with open(base + ".json.tmp", "w") as f:
                 json.dump(meta, f)
@@ -115,7 +122,12 @@ def main():
     ap.add_argument("--reject", action="append", default=[], metavar="ADDR")
     ap.add_argument("--size", type=int, default=33554432)
     ap.add_argument("--hang", action="store_true")
+    ap.add_argument("--tls-cert", metavar="FILE")
+    ap.add_argument("--tls-key", metavar="FILE")
+    ap.add_argument("--starttls", action="store_true")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.starttls and not args.tls_cert):
+        ap.error("--tls-cert and --tls-key go together, and --starttls needs them")
 
     if args.hang:
         asyncio.run(hang(args.port))
@@ -127,6 +139,16 @@ def main():
     if args.auth:
         user, _, password = args.auth.partition(":")
         kwargs.update(authenticator=make_authenticator(user, password), auth_required=True)
+    if args.tls_cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.starttls:
+            # AUTH is neither offered nor accepted before STARTTLS.
+            kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
+        else:
+            # aiosmtpd only counts STARTTLS as TLS: with implicit TLS,
+            # auth_require_tls would refuse AUTH on a connection that has it.
+            kwargs.update(ssl_context=ctx)
     controller = Controller(Sink(args.store, args.reject), hostname="127.0.0.1",
                             port=args.port, server_hostname="sink.test", **kwargs)
     controller.start()

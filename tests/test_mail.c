@@ -11,6 +11,8 @@
 #include "smtp_peer.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 struct fixture {
     struct peer *peer;
@@ -420,6 +422,82 @@ test_mail_timeout(void **state)
     free(silent);
 }
 
+static void
+test_mail_config_check(void **state)
+{
+    (void)state;
+    struct mail_config cfg;
+    mail_config_defaults(&cfg);
+    assert_int_equal(cfg.smtp_tls, SMTP_TLS_NONE);
+    assert_string_equal(cfg.smtp_openssl, "/usr/bin/openssl");
+    char err[300];
+    /* Without TLS, openssl is not needed. */
+    cfg.smtp_openssl = "/nonexistent/openssl";
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), 0);
+    cfg.smtp_tls = SMTP_TLS_STARTTLS;
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "--smtp-tls needs openssl"));
+    assert_non_null(strstr(err, "/nonexistent/openssl"));
+    assert_null(strchr(err, '\n'));
+    cfg.smtp_tls = SMTP_TLS_NONE;
+    cfg.smtp_ca = "/nonexistent/ca.pem";
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot read --smtp-ca '/nonexistent/ca.pem'"));
+}
+
+/* A fake "openssl" that refuses the way s_client does, or never answers. */
+static void
+post_through_fake(struct fixture *f, const char *body, int want_status, const char *want)
+{
+    char dir[] = "/tmp/test_mail.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/openssl", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "#!/bin/bash\n%s", body);
+    fclose(fp);
+    assert_int_equal(chmod(path, 0755), 0);
+    f->cfg.smtp_tls = SMTP_TLS_IMPLICIT;
+    f->cfg.smtp_openssl = path;
+    int status = post_json(f, "{\"from\": \"a@example.org\", \"to\": \"b@example.org\"}");
+    f->cfg.smtp_tls = SMTP_TLS_NONE;
+    f->cfg.smtp_openssl = TLSPIPE_OPENSSL_DEFAULT;
+    unlink(path);
+    rmdir(dir);
+    if (status != want_status || strstr(f->out.data, want) == NULL)
+        fail_msg("got %d %s", status, f->out.data);
+    assert_json_response(f);
+    /* Its child is gone. */
+    errno = 0;
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+static void
+test_mail_tls_refused(void **state)
+{
+    struct fixture *f = *state;
+    char want[64];
+    snprintf(want, sizeof(want), "TLS to 127.0.0.1:%d failed: ", f->cfg.smtp_port);
+    post_through_fake(f, "echo 'verify error:num=62:hostname mismatch' >&2\nexit 1\n", 502, want);
+    assert_non_null(strstr(f->out.data, "certificate is for another host name"));
+    post_through_fake(f, "echo 'verify error:num=10:certificate has expired' >&2\nexit 1\n", 502,
+                      "certificate expired");
+    assert_nothing_sent(f);
+}
+
+static void
+test_mail_tls_timeout(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.connect_timeout_ms = 100;
+    f->cfg.reply_timeout_ms = 200;
+    post_through_fake(f, "exec sleep 30\n", 504, "no TLS connection");
+    f->cfg.connect_timeout_ms = 5000;
+    f->cfg.reply_timeout_ms = 2000;
+}
+
 int
 main(void)
 {
@@ -439,6 +517,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_mail_all_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_timeout, setup, teardown),
+        cmocka_unit_test(test_mail_config_check),
+        cmocka_unit_test_setup_teardown(test_mail_tls_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_tls_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

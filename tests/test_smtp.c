@@ -1,6 +1,7 @@
 /* test_smtp.c - SMTP reply parser, DATA encoding, and the client against a
  * scripted peer on a loopback socket (continuation lines, AUTH, 4xx, 5xx,
- * early close, silence, SIZE). */
+ * early close, silence, SIZE), and through a TLS tunnel whose "openssl" is a
+ * fake: a bash script that prints what s_client prints and plays the server. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,8 +11,11 @@
 #include "../http/smtp.c"
 #include "smtp_peer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 /* ---- smtp_parse_reply ------------------------------------------------- */
 
@@ -635,6 +639,382 @@ test_smtp_client_long_reply(void **state)
     end_peer(p);
 }
 
+static void
+test_smtp_client_tcp_nodelay(void **state)
+{
+    (void)state;
+    static const char *const script[] = {"HANG", NULL};
+    struct peer *p = start_peer(script);
+    struct smtp_options opt = options(p->port);
+    struct smtp_result res = {0};
+    struct session s = {.rfd = -1, .wfd = -1, .opt = &opt, .res = &res};
+    s.total_deadline = now_ms() + 2000;
+    assert_int_equal(open_connection(&s), SMTP_OK);
+    int on = 0;
+    socklen_t len = sizeof(on);
+    assert_int_equal(getsockopt(s.rfd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+    assert_true(on != 0);
+    assert_true(fcntl(s.rfd, F_GETFL) & O_NONBLOCK);
+    close(s.rfd);
+    end_peer(p);
+}
+
+static void
+test_smtp_tls_parse(void **state)
+{
+    (void)state;
+    enum smtp_tls m = SMTP_TLS_IMPLICIT;
+    assert_int_equal(smtp_tls_parse("none", &m), 0);
+    assert_int_equal(m, SMTP_TLS_NONE);
+    assert_int_equal(smtp_tls_parse("implicit", &m), 0);
+    assert_int_equal(m, SMTP_TLS_IMPLICIT);
+    assert_int_equal(smtp_tls_parse("starttls", &m), 0);
+    assert_int_equal(m, SMTP_TLS_STARTTLS);
+    assert_int_equal(smtp_tls_parse("STARTTLS", &m), -1);
+    assert_int_equal(smtp_tls_parse("tls", &m), -1);
+    assert_int_equal(smtp_tls_parse("", &m), -1);
+}
+
+/* ---- through a TLS tunnel (fake openssl) ------------------------------- */
+
+static char fake_dir[64];
+
+static int
+make_fake_dir(void **state)
+{
+    (void)state;
+    snprintf(fake_dir, sizeof(fake_dir), "/tmp/test_smtp.XXXXXX");
+    return mkdtemp(fake_dir) ? 0 : -1;
+}
+
+static int
+remove_fake_dir(void **state)
+{
+    (void)state;
+    DIR *d = opendir(fake_dir);
+    if (d == NULL)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", fake_dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    closedir(d);
+    return rmdir(fake_dir);
+}
+
+/* Plays the SMTP server on stdin/stdout, noting each line in @D/got. */
+#define FAKE_SERVER_LOOP                                                        \
+    "while IFS= read -r line; do\n"                                             \
+    "  echo \"$line\" >> @D/got\n"                                              \
+    "  case \"$line\" in\n"                                                     \
+    "    EHLO*) printf '250-fake\\r\\n250 AUTH PLAIN\\r\\n' ;;\n"               \
+    "    AUTH*) printf '235 ok\\r\\n' ;;\n"                                     \
+    "    DATA*) printf '354 go\\r\\n'\n"                                        \
+    "           while IFS= read -r l; do [ \"$l\" = $'.\\r' ] && break; done\n" \
+    "           printf '250 queued as T1\\r\\n' ;;\n"                           \
+    "    QUIT*) printf '221 bye\\r\\n'; exit 0 ;;\n"                            \
+    "    *) printf '250 ok\\r\\n' ;;\n"                                         \
+    "  esac\n"                                                                  \
+    "done\n"
+
+/* What s_client prints on stderr when TLS is up, after a pause in which the
+ * fake notes anything written to it too early (@D/early). */
+#define FAKE_UP                                                           \
+    "if IFS= read -r -t 0.2 early; then echo \"$early\" > @D/early; fi\n" \
+    "printf 'CONNECTION ESTABLISHED\\nProtocol version: TLSv1.3\\nVerification: OK\\n' >&2\n"
+
+/* Writes the fake openssl, a bash script that first notes its arguments
+ * and environment, then runs body ("@D" stands for the directory), and
+ * returns its path. Removes what an earlier fake left behind. */
+static const char *
+fake_openssl(const char *body)
+{
+    static const char *const leftovers[] = {"got", "early", "argv", "env"};
+    static char path[256];
+    for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", fake_dir, leftovers[i]);
+        unlink(path);
+    }
+    struct buf text = {0};
+    assert_int_equal(buf_printf(&text,
+                                "#!/bin/bash\n"
+                                "printf '%%s\\n' \"$@\" > @D/argv\n"
+                                "tr '\\0' '\\n' < /proc/$$/environ > @D/env\n"
+                                "%s",
+                                body),
+                     0);
+    snprintf(path, sizeof(path), "%s/openssl", fake_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < text.len; i++) {
+        if (text.data[i] == '@' && i + 1 < text.len && text.data[i + 1] == 'D') {
+            fputs(fake_dir, f);
+            i++;
+        } else {
+            fputc(text.data[i], f);
+        }
+    }
+    fclose(f);
+    buf_free(&text);
+    assert_int_equal(chmod(path, 0755), 0);
+    return path;
+}
+
+static char *
+fake_file(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", fake_dir, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *text = calloc(1, 65536);
+    assert_non_null(text);
+    size_t n = fread(text, 1, 65535, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void
+assert_no_children(void)
+{
+    errno = 0;
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+static struct smtp_options
+tls_options(const char *openssl, enum smtp_tls mode)
+{
+    struct smtp_options opt = options(4650);
+    opt.tls = mode;
+    opt.openssl = openssl;
+    opt.ca_file = "/tmp/ca.pem";
+    return opt;
+}
+
+struct tls_run {
+    struct smtp_options opt;
+    enum smtp_status st;
+    struct smtp_result res;
+};
+
+static void
+run_tls(void *arg)
+{
+    struct tls_run *r = arg;
+    struct smtp_rcpt rcpt = {.address = "a@example.org"};
+    r->st = send_to(&r->opt, &rcpt, 1, &r->res);
+}
+
+static void
+test_smtp_tls_implicit(void **state)
+{
+    (void)state;
+    setenv("SMTP_PASSWORD", "hunter2", 1);
+    setenv("MAIL_TOKEN", "t0ken", 1);
+    struct tls_run r = {
+        .opt = tls_options(fake_openssl(FAKE_UP "printf '220 fake ESMTP\\r\\n'\n" FAKE_SERVER_LOOP),
+                           SMTP_TLS_IMPLICIT)};
+    r.opt.user = "user";
+    r.opt.password = "hunter2";
+    char *trace = capture_trace(run_tls, &r);
+    unsetenv("SMTP_PASSWORD");
+    unsetenv("MAIL_TOKEN");
+    assert_int_equal(r.st, SMTP_OK);
+    assert_string_equal(r.res.reply, "250 queued as T1");
+    assert_no_children();
+    /* The dialogue shows in the trace as it does without TLS, AUTH masked. */
+    assert_non_null(strstr(trace, "T: /tmp/test_smtp."));
+    assert_non_null(strstr(trace, "s_client -quiet -no_ign_eof -nocommands -brief "
+                                  "-verify_return_error -connect 127.0.0.1:4650 -noservername "
+                                  "-verify_ip 127.0.0.1 -CAfile /tmp/ca.pem\\n"));
+    assert_non_null(strstr(trace, "T: Verification: OK"));
+    assert_non_null(strstr(trace, "S: 220 fake ESMTP"));
+    assert_non_null(strstr(trace, "C: EHLO client.test"));
+    assert_non_null(strstr(trace, "C: AUTH PLAIN ****"));
+    assert_non_null(strstr(trace, "C: MAIL FROM:<from@example.org>"));
+    assert_non_null(strstr(trace, "C: RCPT TO:<a@example.org>"));
+    assert_non_null(strstr(trace, "C: <message data, 33 bytes>"));
+    assert_non_null(strstr(trace, "C: QUIT"));
+    /* base64("\0user\0hunter2") */
+    assert_null(strstr(trace, "AHVzZXIAaHVudGVyMg=="));
+    assert_null(strstr(trace, "hunter2"));
+    free(trace);
+    char *got = fake_file("got"), *argv = fake_file("argv"), *env = fake_file("env");
+    char *early = fake_file("early");
+    assert_non_null(got);
+    assert_non_null(strstr(got, "EHLO client.test\r\nAUTH PLAIN AHVzZXIAaHVudGVyMg==\r\n"
+                                "MAIL FROM:<from@example.org>"));
+    assert_null(early); /* nothing went in before TLS was up */
+    /* Credentials only ever cross the pipe: not argv, not the environment. */
+    assert_null(strstr(argv, "hunter2"));
+    assert_null(strstr(argv, "AHVzZXI"));
+    assert_null(strstr(argv, "user"));
+    assert_string_equal(env, "PATH=/usr/bin:/bin\nLC_ALL=C\n");
+    free(got);
+    free(argv);
+    free(env);
+}
+
+static void
+test_smtp_tls_starttls(void **state)
+{
+    (void)state;
+    /* s_client has taken the greeting and done EHLO and STARTTLS: after
+     * the summary it echoes the EHLO reply's last line, and no greeting
+     * comes on stdout. The client must start with EHLO. */
+    struct tls_run r = {
+        .opt = tls_options(fake_openssl(FAKE_UP "printf '250 HELP\\r\\n' >&2\n" FAKE_SERVER_LOOP),
+                           SMTP_TLS_STARTTLS)};
+    r.opt.reply_timeout_ms = 1000;
+    int64_t t0 = now_ms();
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_OK);
+    assert_true(now_ms() - t0 < 1000); /* no wait for a greeting */
+    assert_no_children();
+    char *got = fake_file("got"), *argv = fake_file("argv");
+    assert_true(strncmp(got, "EHLO client.test\r\nMAIL FROM:<", 29) == 0);
+    assert_non_null(strstr(argv, "\n-starttls\nsmtp\n-name\nclient.test\n"));
+    free(got);
+    free(argv);
+}
+
+static void
+test_smtp_tls_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *stderr_text, *want;
+    } cases[] = {
+        {"verify error:num=18:self-signed certificate", "self-signed certificate"},
+        {"verify error:num=62:hostname mismatch", "another host name"},
+        {"verify error:num=10:certificate has expired", "certificate expired"},
+        {"4000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:x.c:1:",
+         "does not speak TLS"},
+        {"4000:error:8000006F:system library:BIO_connect:Connection refused:x.c:1:",
+         "connection refused"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char body[512];
+        snprintf(body, sizeof(body), "echo '%s' >&2\nexit 1\n", cases[i].stderr_text);
+        struct tls_run r = {.opt = tls_options(fake_openssl(body), SMTP_TLS_IMPLICIT)};
+        r.opt.user = "user";
+        r.opt.password = "hunter2";
+        run_tls(&r);
+        assert_int_equal(r.st, SMTP_ERR_TLS);
+        if (strstr(r.res.err, cases[i].want) == NULL ||
+            strncmp(r.res.err, "TLS to 127.0.0.1:4650 failed: ", 30) != 0)
+            fail_msg("case %zu: %s", i, r.res.err);
+        assert_no_children();
+        assert_null(fake_file("got"));
+    }
+}
+
+static void
+test_smtp_tls_no_starttls(void **state)
+{
+    (void)state;
+    /* s_client would go on with a handshake the server never answers. */
+    struct tls_run r = {
+        .opt = tls_options(fake_openssl("echo \"Didn't find STARTTLS in server response, trying "
+                                        "anyway...\" >&2\nexec sleep 30\n"),
+                           SMTP_TLS_STARTTLS)};
+    int64_t t0 = now_ms();
+    run_tls(&r);
+    assert_true(now_ms() - t0 < 1000);
+    assert_int_equal(r.st, SMTP_ERR_TLS);
+    assert_non_null(strstr(r.res.err, "does not offer STARTTLS"));
+    assert_no_children();
+}
+
+static void
+test_smtp_tls_handshake_timeout(void **state)
+{
+    (void)state;
+    /* A relay that never finishes the handshake: connect plus reply time. */
+    struct tls_run r = {.opt = tls_options(fake_openssl("exec sleep 30\n"), SMTP_TLS_IMPLICIT)};
+    r.opt.connect_timeout_ms = 100;
+    r.opt.reply_timeout_ms = 200;
+    int64_t t0 = now_ms();
+    run_tls(&r);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(r.st, SMTP_ERR_TIMEOUT);
+    assert_true(took >= 290 && took < 1500);
+    assert_non_null(strstr(r.res.err, "no TLS connection to 127.0.0.1:4650 within 300 ms"));
+    assert_no_children();
+
+    /* The whole transaction's deadline comes first when it is nearer. */
+    r = (struct tls_run){.opt = tls_options(fake_openssl("exec sleep 30\n"), SMTP_TLS_IMPLICIT)};
+    r.opt.total_timeout_ms = 150;
+    t0 = now_ms();
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_ERR_TIMEOUT);
+    assert_true(now_ms() - t0 < 1000);
+    assert_non_null(strstr(r.res.err, "longer than 150 ms"));
+    assert_no_children();
+}
+
+static void
+test_smtp_tls_silent_after_up(void **state)
+{
+    (void)state;
+    /* TLS is up but the greeting never comes: the usual reply deadline. */
+    struct tls_run r = {
+        .opt = tls_options(fake_openssl(FAKE_UP "exec sleep 30\n"), SMTP_TLS_IMPLICIT)};
+    r.opt.reply_timeout_ms = 300;
+    int64_t t0 = now_ms();
+    run_tls(&r);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(r.st, SMTP_ERR_TIMEOUT);
+    assert_true(took >= 290 && took < 1500);
+    assert_non_null(strstr(r.res.err, "no reply to the connection (greeting) within 300 ms"));
+    assert_no_children();
+}
+
+static void
+test_smtp_tls_ends_midway(void **state)
+{
+    (void)state;
+    /* The tunnel breaks after EHLO, saying why on stderr... */
+    const char *greet_ehlo = FAKE_UP "printf '220 fake\\r\\n'\n"
+                                     "IFS= read -r line\nprintf '250 fake\\r\\n'\n"
+                                     "IFS= read -r line\n";
+    char body[1024];
+    snprintf(body, sizeof(body), "%s%s", greet_ehlo,
+             "echo '4000:error:0A000119:SSL routines::decryption failed or bad record mac:x.c:1:' "
+             ">&2\nexit 1\n");
+    struct tls_run r = {.opt = tls_options(fake_openssl(body), SMTP_TLS_IMPLICIT)};
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_ERR_TLS);
+    assert_non_null(strstr(r.res.err, "decryption failed or bad record mac"));
+    assert_non_null(strstr(r.res.err, "MAIL FROM"));
+    assert_no_children();
+    /* ... or without a word: the server closed the connection. */
+    snprintf(body, sizeof(body), "%s%s", greet_ehlo, "echo DONE >&2\nexit 0\n");
+    r = (struct tls_run){.opt = tls_options(fake_openssl(body), SMTP_TLS_IMPLICIT)};
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_ERR_PROTOCOL);
+    assert_non_null(
+        strstr(r.res.err, "closed the connection (waiting for the reply to MAIL FROM)"));
+    assert_no_children();
+}
+
+static void
+test_smtp_tls_missing_openssl(void **state)
+{
+    (void)state;
+    struct tls_run r = {.opt = tls_options("/nonexistent/openssl", SMTP_TLS_IMPLICIT)};
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_ERR_TLS);
+    assert_non_null(strstr(r.res.err, "cannot run /nonexistent/openssl"));
+    assert_no_children();
+}
+
 int
 main(void)
 {
@@ -662,6 +1042,16 @@ main(void)
         cmocka_unit_test(test_smtp_client_connect_refused),
         cmocka_unit_test(test_smtp_client_unknown_host),
         cmocka_unit_test(test_smtp_client_long_reply),
+        cmocka_unit_test(test_smtp_client_tcp_nodelay),
+        cmocka_unit_test(test_smtp_tls_parse),
+        cmocka_unit_test(test_smtp_tls_implicit),
+        cmocka_unit_test(test_smtp_tls_starttls),
+        cmocka_unit_test(test_smtp_tls_refused),
+        cmocka_unit_test(test_smtp_tls_no_starttls),
+        cmocka_unit_test(test_smtp_tls_handshake_timeout),
+        cmocka_unit_test(test_smtp_tls_silent_after_up),
+        cmocka_unit_test(test_smtp_tls_ends_midway),
+        cmocka_unit_test(test_smtp_tls_missing_openssl),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, make_fake_dir, remove_fake_dir);
 }
