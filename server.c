@@ -144,8 +144,7 @@ static const struct option long_options[] = {
 
 /* Prints "server: <message>" and exits; a trailing ':' appends strerror(errno)
  * (quark's die()). Only before the threads start. */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int status, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
     int err = errno;
     fputs("server: ", stderr);
@@ -178,23 +177,45 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
     int opt;
     while ((opt = getopt_long(argc, argv, "d:p:b:t:qhV", long_options, NULL)) != -1) {
         switch (opt) {
-        case 'd': cfg->directory = optarg; break;
-        case 'p': cfg->port = (int)number("port", optarg, 0, 65535); break;
-        case 'b': cfg->bind = optarg; break;
-        case 't': cfg->threads = (int)number("threads", optarg, 1, 256); break;
-        case 'q': log_access_enabled = false; break;
-        case 'h': fputs(usage_text, stdout); exit(0);
+        case 'd':
+            cfg->directory = optarg;
+            break;
+        case 'p':
+            cfg->port = (int)number("port", optarg, 0, 65535);
+            break;
+        case 'b':
+            cfg->bind = optarg;
+            break;
+        case 't':
+            cfg->threads = (int)number("threads", optarg, 1, 256);
+            break;
+        case 'q':
+            log_access_enabled = false;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
         case 'V':
             printf("server %s\nbuilt with %s, C %ld, libc only; limits: head %d B, "
                    "%d headers, upload %lld B\n",
                    SERVER_VERSION, __VERSION__, (long)__STDC_VERSION__, HTTP_MAX_HEAD,
                    HTTP_MAX_HEADERS, (long long)MAX_UPLOAD_BYTES);
             exit(0);
-        case OPT_REUSEPORT: cfg->reuseport = true; break;
-        case OPT_DRAIN: cfg->drain_ms = (int)number("drain-time", optarg, 0, 3600000); break;
-        case OPT_TRUSTED_PROXY: cfg->trusted_proxies = optarg; break;
-        case OPT_LOG: *log_path = optarg; break;
-        case OPT_TRACE: log_trace_enabled = true; break;
+        case OPT_REUSEPORT:
+            cfg->reuseport = true;
+            break;
+        case OPT_DRAIN:
+            cfg->drain_ms = (int)number("drain-time", optarg, 0, 3600000);
+            break;
+        case OPT_TRUSTED_PROXY:
+            cfg->trusted_proxies = optarg;
+            break;
+        case OPT_LOG:
+            *log_path = optarg;
+            break;
+        case OPT_TRACE:
+            log_trace_enabled = true;
+            break;
         case OPT_KEEPALIVE:
             cfg->keepalive_ms = (int)number("keepalive-timeout", optarg, 1, 3600000);
             break;
@@ -213,28 +234,46 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
         case OPT_MAX_UPLOAD:
             cfg->max_upload = number("max-upload", optarg, 0, LLONG_MAX);
             break;
-        case OPT_GZIP_LEVEL: cfg->gzip_level = (int)number("gzip-level", optarg, 1, 9); break;
+        case OPT_GZIP_LEVEL:
+            cfg->gzip_level = (int)number("gzip-level", optarg, 1, 9);
+            break;
         case OPT_GZIP_MAX:
             cfg->gzip_max = (size_t)number("gzip-max", optarg, 0, 1LL << 40);
             break;
         case OPT_GZIP_CACHE:
             cfg->gzip_cache_bytes = (size_t)number("gzip-cache", optarg, 0, 1LL << 40);
             break;
-        case OPT_SMTP_HOST: cfg->mail.smtp_host = optarg; break;
-        case OPT_SMTP_PORT: cfg->mail.smtp_port = (int)number("smtp-port", optarg, 1, 65535); break;
-        case OPT_SMTP_USER: cfg->mail.smtp_user = optarg; break;
+        case OPT_SMTP_HOST:
+            cfg->mail.smtp_host = optarg;
+            break;
+        case OPT_SMTP_PORT:
+            cfg->mail.smtp_port = (int)number("smtp-port", optarg, 1, 65535);
+            break;
+        case OPT_SMTP_USER:
+            cfg->mail.smtp_user = optarg;
+            break;
         case OPT_SMTP_TLS:
             if (smtp_tls_parse(optarg, &cfg->mail.smtp_tls) < 0)
                 die(2, "--smtp-tls wants none, implicit or starttls, not '%s'", optarg);
             break;
-        case OPT_SMTP_CA: cfg->mail.smtp_ca = optarg; break;
-        case OPT_SMTP_OPENSSL: cfg->mail.smtp_openssl = optarg; break;
-        case OPT_MAIL_FROM: cfg->mail.mail_from = optarg; break;
-        case OPT_MAIL_ALLOW: cfg->mail.allow = optarg; break;
+        case OPT_SMTP_CA:
+            cfg->mail.smtp_ca = optarg;
+            break;
+        case OPT_SMTP_OPENSSL:
+            cfg->mail.smtp_openssl = optarg;
+            break;
+        case OPT_MAIL_FROM:
+            cfg->mail.mail_from = optarg;
+            break;
+        case OPT_MAIL_ALLOW:
+            cfg->mail.allow = optarg;
+            break;
         case OPT_MAIL_MAX_BODY:
             cfg->mail.max_body = (size_t)number("mail-max-body", optarg, 0, 1LL << 40);
             break;
-        default: fputs(usage_text, stderr); exit(2);
+        default:
+            fputs(usage_text, stderr);
+            exit(2);
         }
     }
     if (optind < argc)
@@ -245,7 +284,8 @@ parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_p
 static int
 listen_on(const struct server_config *cfg)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     char port[8];
@@ -357,8 +397,8 @@ main(int argc, char **argv)
     }
     if (log_access_enabled)
         fprintf(stderr, "server: listening on %s:%d with %d thread%s%s%s\n", cfg.bind, cfg.port,
-                cfg.threads, cfg.threads == 1 ? "" : "s",
-                cfg.directory ? ", directory " : "", cfg.directory ? cfg.directory : "");
+                cfg.threads, cfg.threads == 1 ? "" : "s", cfg.directory ? ", directory " : "",
+                cfg.directory ? cfg.directory : "");
 
     for (;;) {
         int sig;
@@ -380,7 +420,8 @@ main(int argc, char **argv)
     until.tv_nsec += (long)(cfg.drain_ms % 1000) * 1000000L;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long long left_ns = (until.tv_sec - now.tv_sec) * 1000000000LL + until.tv_nsec - now.tv_nsec;
+        long long left_ns =
+            (until.tv_sec - now.tv_sec) * 1000000000LL + until.tv_nsec - now.tv_nsec;
         if (left_ns <= 0)
             break;
         struct timespec wait = {(time_t)(left_ns / 1000000000LL), (long)(left_ns % 1000000000LL)};

@@ -77,8 +77,8 @@ files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct
     for (int attempt = 0; attempt < 16; attempt++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
         snprintf(rb->tmp_name, sizeof(rb->tmp_name), ".upload-%016lx", seed);
-        rb->fd = fs_open_beneath(ctx->cfg->root_fd, rb->tmp_name,
-                                 O_WRONLY | O_CREAT | O_EXCL, 0644);
+        rb->fd =
+            fs_open_beneath(ctx->cfg->root_fd, rb->tmp_name, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (rb->fd >= 0 || errno != EEXIST)
             break;
     }

@@ -14,8 +14,8 @@ void handle_files_get(struct handler_ctx *ctx, const struct http_request *req, c
 
 /* POST /files/{name}: opens a temporary file beside the target and sets up rb.
  * Returns 0, or a status (and fills res) when the upload cannot start. */
-int files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len,
-                       struct route_body *rb, struct response *res);
+int files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct route_body *rb,
+                       struct response *res);
 
 /* Appends body bytes to the temporary file. Returns 0 or a status. */
 int files_upload_write(struct route_body *rb, const char *data, size_t len);

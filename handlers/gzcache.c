@@ -51,8 +51,8 @@
 
 struct gzcache_entry {
     atomic_ulong refs;
-    struct gzcache_entry *hnext;       /* hash chain */
-    struct lru_node lru;               /* ready entries only, under the lock */
+    struct gzcache_entry *hnext; /* hash chain */
+    struct lru_node lru;         /* ready entries only, under the lock */
     uint64_t hash;
     dev_t dev;
     ino_t ino;
@@ -72,8 +72,8 @@ struct gzcache {
     int level;
     struct gzcache_entry **buckets;
     size_t nbuckets, count;
-    struct lru_list lru;                       /* ready entries */
-    unsigned long long compressions;           /* files compressed, for tests and logs */
+    struct lru_list lru;             /* ready entries */
+    unsigned long long compressions; /* files compressed, for tests and logs */
 };
 
 static long long
@@ -343,7 +343,9 @@ compress_later(struct gzcache *c, struct gzcache_entry *e, int fd)
     if (gj == NULL)
         return false;
     *gj = (struct gz_job){.job = {.run = gz_job_run, .done = gz_job_done, .loop = NULL},
-                          .cache = c, .entry = e, .fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+                          .cache = c,
+                          .entry = e,
+                          .fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)};
     if (gj->fd < 0 || pool_submit(&gj->job) < 0) {
         if (gj->fd >= 0)
             close(gj->fd);

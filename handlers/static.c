@@ -108,9 +108,9 @@ struct file_meta {
 };
 
 struct static_entry {
-    struct static_entry *hnext;       /* hash chain */
-    struct lru_node lru;              /* most recent first */
-    unsigned refs;                    /* the cache's while linked, one per queued body */
+    struct static_entry *hnext; /* hash chain */
+    struct lru_node lru;        /* most recent first */
+    unsigned refs;              /* the cache's while linked, one per queued body */
     bool linked;
     uint32_t hash;
     long long checked_ms; /* when the file was last seen to match */

@@ -66,7 +66,7 @@
 #define SHUTDOWN_GRACE_MS 1500
 
 /* Blocking job pool for slow work (mail relay, upload fsync). */
-#define JOB_THREADS    4
+#define JOB_THREADS   4
 #define JOB_QUEUE_MAX 64
 
 _Static_assert(HTTP_MAX_REQUEST_LINE <= HTTP_MAX_HEAD, "request line must fit in the head");

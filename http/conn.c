@@ -189,8 +189,8 @@ flush(struct conn *c)
             if (c->out_sent < c->out_len)
                 iov[cnt++] = (struct iovec){c->out + c->out_sent, c->out_len - c->out_sent};
             if (c->body_sent < c->body_len)
-                iov[cnt++] = (struct iovec){(char *)c->body + c->body_sent,
-                                            c->body_len - c->body_sent};
+                iov[cnt++] =
+                    (struct iovec){(char *)c->body + c->body_sent, c->body_len - c->body_sent};
             /* SIGPIPE is ignored process-wide, so plain write/writev will do. */
             n = cnt == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, cnt);
             if (n > 0) {
@@ -331,8 +331,7 @@ queue_response(struct conn *c, struct response *res, struct slice method, struct
     if (log_access_enabled) {
         long long us = c->started_us ? now_us() - c->started_us : 0;
         log_access(c->forwarded[0] ? c->forwarded : c->client, method.ptr, method.len, target.ptr,
-                   target.len, res->status,
-                   bytes, (unsigned long long)(us > 0 ? us : 0));
+                   target.len, res->status, bytes, (unsigned long long)(us > 0 ? us : 0));
     }
     if (!keep) {
         c->close_after = true;
@@ -357,12 +356,18 @@ static const char *
 parse_error_detail(int status)
 {
     switch (status) {
-    case 414: return "the request line is longer than 8 KiB";
-    case 431: return "the header section is over its limit (32 KiB, 8 KiB a field, 100 fields)";
-    case 501: return "unknown method or transfer coding";
-    case 505: return "only HTTP/1.0 and HTTP/1.1 are spoken here";
-    case 417: return "only 'Expect: 100-continue' is understood";
-    default: return "malformed request";
+    case 414:
+        return "the request line is longer than 8 KiB";
+    case 431:
+        return "the header section is over its limit (32 KiB, 8 KiB a field, 100 fields)";
+    case 501:
+        return "unknown method or transfer coding";
+    case 505:
+        return "only HTTP/1.0 and HTTP/1.1 are spoken here";
+    case 417:
+        return "only 'Expect: 100-continue' is understood";
+    default:
+        return "malformed request";
     }
 }
 
@@ -432,8 +437,8 @@ feed_body(struct conn *c)
     while (!done && off < c->in_len) {
         struct slice data;
         if (c->body_chunked) {
-            ssize_t r = http_chunked_decode(&c->chunked, c->in + off, c->in_len - off, &data,
-                                            &done);
+            ssize_t r =
+                http_chunked_decode(&c->chunked, c->in + off, c->in_len - off, &data, &done);
             if (r < 0) {
                 consume(c, c->in_len);
                 fail_request(c, HTTP_BAD_REQUEST, "malformed chunked body");
@@ -458,8 +463,9 @@ feed_body(struct conn *c)
                 c->state = CONN_CLOSING;
                 http_route_body_free(&c->rb);
             } else {
-                fail_request(c, s, s == HTTP_CONTENT_TOO_LARGE ? "the body is over the limit"
-                                                                : "the body could not be stored");
+                fail_request(c, s,
+                             s == HTTP_CONTENT_TOO_LARGE ? "the body is over the limit"
+                                                         : "the body could not be stored");
             }
             return;
         }
@@ -508,8 +514,8 @@ handle_request(struct conn *c, const struct http_request *req, size_t head_len)
         }
         begin_body(c, req);
         /* curl waits up to a second for this before sending a large body. */
-        if (req->expect_continue && c->in_len == 0 && c->out_len + sizeof(continue_line) <
-                                                          CONN_OUT_BUF) {
+        if (req->expect_continue && c->in_len == 0 &&
+            c->out_len + sizeof(continue_line) < CONN_OUT_BUF) {
             if (c->out == NULL && (c->out = loop_buf_get(c->loop, false)) == NULL)
                 return;
             memcpy(c->out + c->out_len, continue_line, sizeof(continue_line) - 1);

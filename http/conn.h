@@ -57,15 +57,15 @@ struct conn_job {
 };
 
 struct conn {
-    struct timer timer;   /* first: a timer is a conn */
+    struct timer timer; /* first: a timer is a conn */
     int fd;
     struct loop *loop;
     enum conn_state state;
 
-    char *in;             /* HTTP_MAX_HEAD bytes from the loop, or NULL */
-    size_t in_len;        /* bytes in in */
-    size_t scanned;       /* in_len at the last incomplete parse */
-    char *out;            /* CONN_OUT_BUF bytes, or NULL */
+    char *in;       /* HTTP_MAX_HEAD bytes from the loop, or NULL */
+    size_t in_len;  /* bytes in in */
+    size_t scanned; /* in_len at the last incomplete parse */
+    char *out;      /* CONN_OUT_BUF bytes, or NULL */
     size_t out_len, out_sent;
 
     /* A body too large for out: memory, or a file sent with sendfile. */
@@ -78,12 +78,12 @@ struct conn {
 
     /* The request whose body is being read. */
     struct route_body rb;
-    unsigned long long body_left;  /* Content-Length bytes still to come */
+    unsigned long long body_left; /* Content-Length bytes still to come */
     struct http_chunked chunked;
     bool body_chunked;
     bool continue_sent;
 
-    struct conn_job *job;  /* while state == CONN_JOB */
+    struct conn_job *job; /* while state == CONN_JOB */
     unsigned requests;
     bool readable, writable; /* edge-triggered readiness not yet used up */
     bool out_watched;        /* EPOLLOUT is in the epoll set */

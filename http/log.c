@@ -61,12 +61,23 @@ log_escape(char *out, size_t cap, const void *data, size_t len)
     for (size_t i = 0; i < len; i++) {
         char esc = 0;
         switch (p[i]) {
-        case '\r': esc = 'r'; break;
-        case '\n': esc = 'n'; break;
-        case '\t': esc = 't'; break;
-        case '\\': esc = '\\'; break;
-        case '"': esc = '"'; break;
-        default: break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        case '\\':
+            esc = '\\';
+            break;
+        case '"':
+            esc = '"';
+            break;
+        default:
+            break;
         }
         if (esc) {
             if (o + 2 >= cap)
@@ -102,8 +113,7 @@ log_trace(const char *prefix, const void *data, size_t len)
         const char *stop = nl ? nl + 1 : end;
         char line[4096 + 64];
         memcpy(line, prefix, plen);
-        size_t n = plen + log_escape(line + plen, sizeof(line) - plen - 1, p,
-                                     (size_t)(stop - p));
+        size_t n = plen + log_escape(line + plen, sizeof(line) - plen - 1, p, (size_t)(stop - p));
         line[n++] = '\n';
         write_all(STDERR_FILENO, line, n);
         p = stop;

@@ -12,17 +12,17 @@
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
-extern enum log_level log_level;  /* messages above this level are dropped */
-extern bool log_access_enabled;   /* false with --quiet */
-extern bool log_trace_enabled;    /* --trace: wire dumps on stderr */
+extern enum log_level log_level; /* messages above this level are dropped */
+extern bool log_access_enabled;  /* false with --quiet */
+extern bool log_trace_enabled;   /* --trace: wire dumps on stderr */
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The level test comes before the arguments are evaluated (redis serverLog). */
-#define log_at(lvl, ...)                                                                           \
-    do {                                                                                           \
-        if ((lvl) <= log_level)                                                                    \
-            log_msg((lvl), __VA_ARGS__);                                                           \
+#define log_at(lvl, ...)                 \
+    do {                                 \
+        if ((lvl) <= log_level)          \
+            log_msg((lvl), __VA_ARGS__); \
     } while (0)
 #define log_err(...)  log_at(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_at(LOG_WARN, __VA_ARGS__)

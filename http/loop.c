@@ -65,7 +65,7 @@ struct loop {
     int nspare_in, nspare_out;
     pthread_mutex_t post_lock;
     struct job *posted;
-    struct conn *dead;       /* closed this round; freed after the round */
+    struct conn *dead; /* closed this round; freed after the round */
     unsigned nconns;
     bool accepting;
     long long accept_resume_ms;
@@ -279,8 +279,8 @@ accept_all(struct loop *loop)
     for (int i = 0; i < 64 && loop->accepting; i++) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof(peer);
-        int fd = accept4(loop->listen_fd, (struct sockaddr *)&peer, &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(loop->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;

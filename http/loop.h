@@ -18,8 +18,8 @@ struct loop;
 
 /* Creates a loop on listen_fd (shared with other loops). Returns NULL with
  * a message in err on failure. */
-struct loop *loop_new(const struct server_config *cfg, int listen_fd, struct gzcache *gz,
-                      char *err, size_t errlen);
+struct loop *loop_new(const struct server_config *cfg, int listen_fd, struct gzcache *gz, char *err,
+                      size_t errlen);
 
 /* Runs the loop until loop_stop() and its connections are done (or the
  * shutdown grace period ends). Call on the loop's own thread. */

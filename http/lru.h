@@ -18,8 +18,8 @@ struct lru_list {
 };
 
 /* The entry of type holding node as member, or NULL for a NULL node. */
-#define LRU_ENTRY(node, type, member)                                                             \
-    ((node) ? (type *)(void *)((char *)(node) - offsetof(type, member)) : (type *)NULL)
+#define LRU_ENTRY(node, type, member) \
+    ((node) ? (type *)(void *)((char *)(node)-offsetof(type, member)) : (type *)NULL)
 
 static inline void
 lru_unlink(struct lru_list *l, struct lru_node *n)

@@ -37,18 +37,18 @@ enum http_method {
 struct http_request {
     struct slice method, target;
     enum http_method method_id;
-    int minor_version;            /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
-    struct slice path, query;     /* target split at '?'; absolute-form reduced to its path */
+    int minor_version;        /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
+    struct slice path, query; /* target split at '?'; absolute-form reduced to its path */
     /* Taken from the headers while parsing, so handlers need not search. */
     struct slice host, user_agent, content_type, accept_encoding, authorization;
     struct slice if_none_match, if_modified_since, range, if_range;
-    struct slice forwarded_for;   /* X-Forwarded-For, trusted only from --trusted-proxy */
-    long long content_length;     /* -1 when absent */
-    bool chunked;                 /* Transfer-Encoding: chunked */
-    bool keep_alive;              /* after Connection and the version's default */
-    bool expect_continue;         /* Expect: 100-continue */
+    struct slice forwarded_for; /* X-Forwarded-For, trusted only from --trusted-proxy */
+    long long content_length;   /* -1 when absent */
+    bool chunked;               /* Transfer-Encoding: chunked */
+    bool keep_alive;            /* after Connection and the version's default */
+    bool expect_continue;       /* Expect: 100-continue */
 
-    int error;                    /* with HTTP_PARSE_ERROR: the status to answer */
+    int error; /* with HTTP_PARSE_ERROR: the status to answer */
 
     size_t nheaders;
     struct http_header headers[HTTP_MAX_HEADERS]; /* last: reset costs nothing */
@@ -65,8 +65,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req);
 /* Like http_parse_request, for a buffer that held last_len bytes at the last
  * call: when no blank line has arrived since, it returns INCOMPLETE after
  * looking only at the new bytes (a slowloris guard). */
-int http_parse_request_more(const char *buf, size_t len, size_t last_len,
-                            struct http_request *req);
+int http_parse_request_more(const char *buf, size_t len, size_t last_len, struct http_request *req);
 
 /* Returns the first header named name (case-insensitive), or an empty slice. */
 struct slice http_header_get(const struct http_request *req, struct slice name);
@@ -85,7 +84,7 @@ struct http_chunked {
  * again with the rest. Returns -1 on a malformed stream. *done turns true after
  * the last chunk and its trailers: bytes after the returned count belong to
  * the next request. */
-ssize_t http_chunked_decode(struct http_chunked *d, const char *buf, size_t len,
-                            struct slice *data, bool *done);
+ssize_t http_chunked_decode(struct http_chunked *d, const char *buf, size_t len, struct slice *data,
+                            bool *done);
 
 #endif

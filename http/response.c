@@ -7,40 +7,44 @@
 #include <string.h>
 #include <unistd.h>
 
+/* RFC 9110 section 15, spelled exactly as there (quark's status_str[]). */
+static const char *const reasons[] = {
+    [100] = "Continue",
+    [200] = "OK",
+    [201] = "Created",
+    [204] = "No Content",
+    [206] = "Partial Content",
+    [301] = "Moved Permanently",
+    [304] = "Not Modified",
+    [400] = "Bad Request",
+    [401] = "Unauthorized",
+    [403] = "Forbidden",
+    [404] = "Not Found",
+    [405] = "Method Not Allowed",
+    [408] = "Request Timeout",
+    [411] = "Length Required",
+    [412] = "Precondition Failed",
+    [413] = "Content Too Large",
+    [414] = "URI Too Long",
+    [415] = "Unsupported Media Type",
+    [416] = "Range Not Satisfiable",
+    [417] = "Expectation Failed",
+    [431] = "Request Header Fields Too Large", /* RFC 6585 section 5 */
+    [500] = "Internal Server Error",
+    [501] = "Not Implemented",
+    [502] = "Bad Gateway",
+    [503] = "Service Unavailable",
+    [504] = "Gateway Timeout",
+    [505] = "HTTP Version Not Supported",
+};
+
 const char *
 http_reason(int status)
 {
-    /* RFC 9110 section 15, spelled exactly as there. */
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large"; /* RFC 6585 section 5 */
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
+    if (status < 0 || (size_t)status >= sizeof(reasons) / sizeof(reasons[0]) ||
+        reasons[status] == NULL)
+        return "Unknown";
+    return reasons[status];
 }
 
 void

@@ -54,7 +54,7 @@ const char *http_reason(int status);
 
 struct response {
     int status;
-    const char *content_type;     /* NUL-terminated, static; NULL for none */
+    const char *content_type;           /* NUL-terminated, static; NULL for none */
     char headers[RESPONSE_HEADERS_CAP]; /* extra lines, each "Name: value\r\n" */
     size_t headers_len;
 
@@ -69,10 +69,10 @@ struct response {
     int fd;
     off_t offset, length;
 
-    char text[256];  /* storage for short generated bodies (errors) */
+    char text[256]; /* storage for short generated bodies (errors) */
 
-    bool head;    /* HEAD: every header as for GET, no body bytes */
-    bool close;   /* answer with Connection: close and close afterwards */
+    bool head;      /* HEAD: every header as for GET, no body bytes */
+    bool close;     /* answer with Connection: close and close afterwards */
     bool no_length; /* 1xx/204/304: no Content-Length header */
     bool http10;    /* an HTTP/1.0 request: keep-alive must be said out loud */
 };

@@ -76,10 +76,10 @@ route_mail(struct handler_ctx *ctx, const struct http_request *req, struct respo
         res->close = true;
         return;
     }
-    rb->content_type = strndup(req->content_type.ptr ? req->content_type.ptr : "",
-                               req->content_type.len);
-    rb->authorization = strndup(req->authorization.ptr ? req->authorization.ptr : "",
-                                req->authorization.len);
+    rb->content_type =
+        strndup(req->content_type.ptr ? req->content_type.ptr : "", req->content_type.len);
+    rb->authorization =
+        strndup(req->authorization.ptr ? req->authorization.ptr : "", req->authorization.len);
     if (rb->content_type == NULL || rb->authorization == NULL) {
         http_route_body_free(rb);
         response_error(res, HTTP_INTERNAL_SERVER_ERROR, "out of memory");

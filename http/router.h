@@ -15,23 +15,23 @@
 #include "response.h"
 
 struct server_config {
-    const char *directory;     /* --directory, or NULL */
-    int root_fd;               /* O_PATH descriptor of directory, or -1 */
-    const char *bind;          /* --bind */
-    int port;                  /* --port */
-    int threads;               /* --threads */
-    bool reuseport;            /* --reuseport: share the port with other processes */
-    int drain_ms;              /* --drain-time */
+    const char *directory;       /* --directory, or NULL */
+    int root_fd;                 /* O_PATH descriptor of directory, or -1 */
+    const char *bind;            /* --bind */
+    int port;                    /* --port */
+    int threads;                 /* --threads */
+    bool reuseport;              /* --reuseport: share the port with other processes */
+    int drain_ms;                /* --drain-time */
     const char *trusted_proxies; /* --trusted-proxy: comma-separated addresses, or NULL */
-    int keepalive_ms;          /* --keepalive-timeout */
-    int head_timeout_ms;       /* --head-timeout */
-    int body_timeout_ms;       /* --body-timeout */
-    int write_timeout_ms;      /* --write-timeout */
-    int max_requests;          /* --max-requests */
-    long long max_upload;      /* --max-upload */
-    int gzip_level;            /* --gzip-level */
-    size_t gzip_max;           /* --gzip-max: larger bodies go out as identity */
-    size_t gzip_cache_bytes;   /* --gzip-cache */
+    int keepalive_ms;            /* --keepalive-timeout */
+    int head_timeout_ms;         /* --head-timeout */
+    int body_timeout_ms;         /* --body-timeout */
+    int write_timeout_ms;        /* --write-timeout */
+    int max_requests;            /* --max-requests */
+    long long max_upload;        /* --max-upload */
+    int gzip_level;              /* --gzip-level */
+    size_t gzip_max;             /* --gzip-max: larger bodies go out as identity */
+    size_t gzip_cache_bytes;     /* --gzip-cache */
     struct mail_config mail;
 };
 
@@ -48,22 +48,22 @@ struct handler_ctx {
 
 /* What happens to the body of a request. */
 enum body_plan {
-    BODY_NONE,    /* the response is ready; any body is read and dropped */
-    BODY_UPLOAD,  /* stream into upload->fd, then commit (POST /files) */
-    BODY_MEMORY,  /* collect in memory up to a limit, then a job (POST /mail) */
+    BODY_NONE,   /* the response is ready; any body is read and dropped */
+    BODY_UPLOAD, /* stream into upload->fd, then commit (POST /files) */
+    BODY_MEMORY, /* collect in memory up to a limit, then a job (POST /mail) */
 };
 
 /* A request body's destination, from the route until the answer. */
 struct route_body {
     enum body_plan plan;
-    long long limit;              /* more than this many bytes: 413 */
+    long long limit; /* more than this many bytes: 413 */
     unsigned long long received;
-    int dirfd;                    /* BODY_UPLOAD: the directory (not owned) */
-    int fd;                       /* BODY_UPLOAD: the temporary file */
-    char tmp_name[64];            /* its name in the directory */
-    char name[256];               /* the name it becomes */
-    struct buf mem;               /* BODY_MEMORY: the bytes so far */
-    char *content_type;           /* BODY_MEMORY: copies of the headers the job needs */
+    int dirfd;          /* BODY_UPLOAD: the directory (not owned) */
+    int fd;             /* BODY_UPLOAD: the temporary file */
+    char tmp_name[64];  /* its name in the directory */
+    char name[256];     /* the name it becomes */
+    struct buf mem;     /* BODY_MEMORY: the bytes so far */
+    char *content_type; /* BODY_MEMORY: copies of the headers the job needs */
     char *authorization;
 };
 

@@ -17,7 +17,10 @@ struct slice {
 /* A slice of a string literal, without its NUL (nginx ngx_string()). */
 #define SLICE_LIT(s) ((struct slice){(s), sizeof(s) - 1})
 /* The same, as a static initializer. */
-#define SLICE_INIT(s) {(s), sizeof(s) - 1}
+#define SLICE_INIT(s)      \
+    {                      \
+        (s), sizeof(s) - 1 \
+    }
 
 static inline struct slice
 slice_make(const char *ptr, size_t len)

@@ -27,8 +27,8 @@ parse_len(const char *s, size_t len)
     size_t n = len < sizeof(keep) ? len : sizeof(keep);
     memcpy(keep, copy, n);
     if (r > 0) {
-        struct slice *all[] = {&req.method, &req.target, &req.path, &req.query, &req.host,
-                               &req.user_agent};
+        struct slice *all[] = {&req.method, &req.target, &req.path,
+                               &req.query,  &req.host,   &req.user_agent};
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
             if (all[i]->ptr >= copy && all[i]->ptr <= copy + len)
                 all[i]->ptr = keep + (all[i]->ptr - copy);
@@ -327,19 +327,18 @@ test_chunked_malformed(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "x\r\n",                          /* not hex */
-        "\r\n",                           /* no size */
-        "4\r\nWikiX\r\n",                 /* data longer than its size */
-        "4\nWiki\r\n",                    /* bare LF */
-        "11111111111111111\r\n",          /* 17 hex digits: overflow */
+        "x\r\n",                                /* not hex */
+        "\r\n",                                 /* no size */
+        "4\r\nWikiX\r\n",                       /* data longer than its size */
+        "4\nWiki\r\n",                          /* bare LF */
+        "11111111111111111\r\n",                /* 17 hex digits: overflow */
         "4\r\nWiki\r\n0\r\nBad\x01: x\r\n\r\n", /* control byte in a trailer */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char out[64];
         size_t out_len;
         bool done;
-        assert_int_equal(dechunk(bad[i], strlen(bad[i]), strlen(bad[i]), out, &out_len, &done),
-                         -1);
+        assert_int_equal(dechunk(bad[i], strlen(bad[i]), strlen(bad[i]), out, &out_len, &done), -1);
     }
 }
 
