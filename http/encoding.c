@@ -144,9 +144,9 @@ bool
 http_accepts_gzip(struct slice accept_encoding)
 {
     int gzip_q = Q_ABSENT, star_q = Q_ABSENT;
-    const char *p = accept_encoding.ptr, *end = p + accept_encoding.len;
-    if (p == NULL)
+    if (accept_encoding.ptr == NULL)
         return false;
+    const char *p = accept_encoding.ptr, *end = p + accept_encoding.len;
     while (p < end) {
         const char *elem_end = element_end(p, end);
         const char *tok = skip_ows(p, elem_end);
