@@ -21,6 +21,7 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,9 +179,24 @@ conn_close(struct conn *c)
 
 /* Writes what is queued. Returns 1 when all of it has gone, 0 when the socket
  * is full (wait for EPOLLOUT), -1 when the connection is broken. */
+/* TCP_CORK around a large file (nginx's tcp_nopush): with TCP_NODELAY on,
+ * every sendfile call would otherwise end in a short segment, and the peer
+ * pays a read for each. Small responses are never corked. */
+#define CORK_MIN (64 * 1024)
+
+static void
+set_cork(struct conn *c, bool on)
+{
+    int v = on;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+    c->corked = on;
+}
+
 static int
 flush(struct conn *c)
 {
+    if (!c->corked && c->file_end - c->file_off >= CORK_MIN)
+        set_cork(c, true);
     while (has_output(c)) {
         ssize_t n;
         if (c->out_sent < c->out_len || c->body_sent < c->body_len) {
@@ -227,6 +243,8 @@ flush(struct conn *c)
     }
     c->out_len = c->out_sent = 0;
     release_large_body(c);
+    if (c->corked)
+        set_cork(c, false); /* pushes out the last partial segment */
     return 1;
 }
 

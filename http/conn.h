@@ -87,6 +87,7 @@ struct conn {
     unsigned requests;
     bool readable, writable; /* edge-triggered readiness not yet used up */
     bool out_watched;        /* EPOLLOUT is in the epoll set */
+    bool corked;             /* TCP_CORK is on while a large file goes out */
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
     long long started_us;    /* when the current request's head began */

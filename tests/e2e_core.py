@@ -36,10 +36,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args, directory=None):
+    def __init__(self, *args, directory=None, quiet=True):
         self.port = free_port()
         self.dir = directory
-        cmd = [SERVER, "--port", str(self.port), "--quiet", "--threads", "2"]
+        cmd = [SERVER, "--port", str(self.port), "--threads", "2"] + (["--quiet"] if quiet else [])
         if directory:
             cmd += ["--directory", directory + "/"]
         cmd += list(args)
@@ -375,6 +375,36 @@ def test_process(root):
     check("--help lists the flags", p.returncode == 0 and b"--directory" in p.stdout and b"--threads" in p.stdout)
 
 
+def test_log_reopen_and_reuseport(root):
+    log = os.path.join(root, "access.log")
+    srv = Server("--log", log, quiet=False)
+    s = srv
+    request(s, b"GET /echo/before HTTP/1.1\r\nHost: x\r\n\r\n")
+    os.rename(log, log + ".1")  # what logrotate does
+    srv.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    request(s, b"GET /echo/after HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.1)
+    old = open(log + ".1").read() if os.path.exists(log + ".1") else ""
+    new = open(log).read() if os.path.exists(log) else ""
+    check("SIGHUP reopens --log (logrotate)", "/echo/before" in old and "/echo/after" in new and
+          "/echo/after" not in old, (old, new))
+    check("the access log line has time, client, method, target, status, bytes, us",
+          len(new.strip().split("\t")) == 7 and "\tGET\t/echo/after\t200\t" in new, new)
+    srv.stop()
+    # Two processes with --reuseport share a port; without it the second fails.
+    a = Server("--reuseport")
+    b = subprocess.Popen([SERVER, "--port", str(a.port), "--quiet", "--reuseport"],
+                         stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    check("--reuseport lets a second process bind the same port", b.poll() is None)
+    a.stop()
+    st, _, _, body, _ = request(a, b"GET /echo/still HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("the second process serves once the first has gone", body == b"still", body)
+    b.send_signal(signal.SIGTERM)
+    b.wait(timeout=5)
+
+
 def test_trace(root):
     srv = Server("--trace")
     request(srv, b"GET /echo/t HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -406,6 +436,7 @@ def main():
         test_upload_limit_and_abort(root)
         test_process(root)
         test_trace(root)
+        test_log_reopen_and_reuseport(root)
         timeouts.join()
     finally:
         shutil.rmtree(tmp)
