@@ -578,7 +578,8 @@ process(struct conn *c)
         if (r == HTTP_PARSE_ERROR) {
             log_trace("< ", c->in, c->in_len);
             consume(c, c->in_len);
-            fail_request(c, req.error, parse_error_detail(req.error));
+            fail_request(c, req.error,
+                         req.error_detail ? req.error_detail : parse_error_detail(req.error));
             return;
         }
         log_trace("< ", c->in, (size_t)r);

@@ -79,11 +79,20 @@ method_lookup(struct slice m)
 }
 
 static int
-parse_fail(struct http_request *req, int status)
+parse_fail_why(struct http_request *req, int status, const char *why)
 {
     req->error = status;
+    req->error_detail = why;
     return HTTP_PARSE_ERROR;
 }
+
+static int
+parse_fail(struct http_request *req, int status)
+{
+    return parse_fail_why(req, status, NULL);
+}
+
+#define BARE_LF "lines must end in CRLF (typing by hand? use nc -C)"
 
 /* Splits the target into path and query. The absolute form
  * ("http://host:port/path?q", RFC 9112 section 3.2.2) is routed by its path;
@@ -295,7 +304,7 @@ parse_request_line(const char *buf, size_t len, struct http_request *req)
         return len >= HTTP_MAX_REQUEST_LINE ? parse_fail(req, 414) : HTTP_PARSE_INCOMPLETE;
     }
     if (lf == buf || lf[-1] != '\r')
-        return parse_fail(req, 400);
+        return parse_fail_why(req, 400, BARE_LF);
     const char *line_end = lf - 1;
 
     const char *m = p;
@@ -367,7 +376,7 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
             if (p + 1 == end)
                 return incomplete(len, req);
             if (p[1] != '\n')
-                return parse_fail(req, 400);
+                return parse_fail_why(req, 400, "a CR not followed by LF");
             p += 2;
             break;
         }
@@ -381,7 +390,11 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
             return incomplete(len, req);
         }
         if (p == name || *p != ':')
-            return parse_fail(req, 400); /* obs-fold, space before colon, or a bad byte */
+            return parse_fail_why(req, 400,
+                                  *p == '\n'  ? BARE_LF
+                                  : p == name ? "a field line must start with its name"
+                                              : "no space or other byte may come "
+                                                "between a field name and its colon");
         struct slice fname = slice_make(name, (size_t)(p - name));
         p++;
         const char *value = p;
@@ -392,11 +405,12 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(len, req);
         if (*p != '\r')
-            return parse_fail(req, 400);
+            return parse_fail_why(req, 400,
+                                  *p == '\n' ? BARE_LF : "a control byte in a field value");
         if (p + 1 == end)
             return incomplete(len, req);
         if (p[1] != '\n')
-            return parse_fail(req, 400);
+            return parse_fail_why(req, 400, "a CR not followed by LF");
         struct slice fvalue = slice_trim(slice_make(value, (size_t)(p - value)));
         p += 2;
         if (req->nheaders == HTTP_MAX_HEADERS)
@@ -415,14 +429,15 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
     /* A server MUST answer 400 to an HTTP/1.1 request without Host or with
      * more than one (RFC 9112 section 3.2). */
     if ((req->minor_version >= 1 && hosts == 0) || hosts > 1)
-        return parse_fail(req, 400);
+        return parse_fail_why(
+            req, 400, hosts ? "more than one Host field" : "HTTP/1.1 requests need a Host field");
     /* Both framing headers: a smuggling attempt or a broken proxy (section 6.3). */
     if (has_te && has_cl)
-        return parse_fail(req, 400);
+        return parse_fail_why(req, 400, "Content-Length and Transfer-Encoding together");
     if (has_te && req->minor_version == 0)
-        return parse_fail(req, 400);
+        return parse_fail_why(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
     if (!split_target(req))
-        return parse_fail(req, 400);
+        return parse_fail_why(req, 400, "the request target is not a path or an http URL");
     if (req->minor_version >= 1)
         req->keep_alive = !conn_close;
     else

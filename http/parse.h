@@ -48,7 +48,8 @@ struct http_request {
     bool keep_alive;            /* after Connection and the version's default */
     bool expect_continue;       /* Expect: 100-continue */
 
-    int error; /* with HTTP_PARSE_ERROR: the status to answer */
+    int error;                /* with HTTP_PARSE_ERROR: the status to answer */
+    const char *error_detail; /* and, when known, why (a static string) */
 
     size_t nheaders;
     struct http_header headers[HTTP_MAX_HEADERS]; /* last: reset costs nothing */

@@ -405,6 +405,19 @@ def test_log_reopen_and_reuseport(root):
     b.wait(timeout=5)
 
 
+def test_nc(srv):
+    """What a user typing into nc sees: nc -C sends CRLF, plain nc bare LF."""
+    typed = "GET /echo/typed HTTP/1.1\nHost: localhost\nConnection: close\n\n"
+    p = subprocess.run(["nc", "-C", "-q", "2", "127.0.0.1", str(srv.port)], input=typed.encode(),
+                       capture_output=True, timeout=10)
+    check("a request typed into nc -C is answered", p.stdout.startswith(b"HTTP/1.1 200 OK\r\n")
+          and p.stdout.endswith(b"\r\n\r\ntyped"), p.stdout)
+    p = subprocess.run(["nc", "-q", "2", "127.0.0.1", str(srv.port)], input=typed.encode(),
+                       capture_output=True, timeout=10)
+    check("bare LF from plain nc: 400 that says to use nc -C",
+          p.stdout.startswith(b"HTTP/1.1 400 Bad Request") and b"nc -C" in p.stdout, p.stdout)
+
+
 def test_trace(root):
     srv = Server("--trace")
     request(srv, b"GET /echo/t HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -427,6 +440,7 @@ def main():
             test_close(srv)
             test_errors(srv)
             test_concurrency(srv)
+            test_nc(srv)
         finally:
             code, err = srv.stop()
             check("server exited cleanly", code == 0, (code, err[-2000:]))
