@@ -42,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "gzip.h"
 #include "log.h"
 #include "lru.h"
@@ -236,22 +237,6 @@ entry_insert(struct gzcache *c, uint64_t hash, struct slice path, const struct s
     return e;
 }
 
-/* Reads exactly n bytes at offset 0; false on error or a short file. */
-static bool
-read_all(int fd, char *out, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, out + done, n - done, (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        done += (size_t)r;
-    }
-    return true;
-}
-
 /* Compresses the file into e->data/e->len, outside the lock. Returns false
  * when the bytes could not be had; e->len 0 means "does not compress". */
 static bool
@@ -263,7 +248,7 @@ compress_into(struct gzcache_entry *e, int fd, const void *data, int level)
 
     if (data == NULL) {
         struct stat after;
-        if ((copy = malloc(n ? n : 1)) == NULL || !read_all(fd, copy, n))
+        if ((copy = malloc(n ? n : 1)) == NULL || !fs_read_exact(fd, copy, n))
             goto done;
         /* The file changed under us: its bytes belong to no version we know. */
         if (fstat(fd, &after) < 0 || after.st_size != e->size || mtime_ns(&after) != e->mtime_ns)

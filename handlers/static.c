@@ -199,22 +199,6 @@ meta_fill(struct file_meta *m, const struct stat *st, const char *content_type)
     }
 }
 
-/* Reads exactly n bytes at offset 0; false on error or a short file. */
-static bool
-read_exact(int fd, char *out, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, out + done, n - done, (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        done += (size_t)r;
-    }
-    return true;
-}
-
 /* ---- the cache ---- */
 
 static uint32_t
@@ -334,7 +318,7 @@ cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *r
     if (st->st_size <= STATIC_SMALL_FILE) {
         size_t n = (size_t)st->st_size;
         struct stat after;
-        if ((e->data = malloc(n ? n : 1)) == NULL || !read_exact(fd, e->data, n) ||
+        if ((e->data = malloc(n ? n : 1)) == NULL || !fs_read_exact(fd, e->data, n) ||
             fstat(fd, &after) < 0 || !same_version(&e->meta, &after)) {
             free(e->data);
             free(e);

@@ -91,3 +91,18 @@ fs_path_is_safe(const char *path, size_t len)
     }
     return true;
 }
+
+bool
+fs_read_exact(int fd, void *out, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)out + done, n - done, (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        done += (size_t)r;
+    }
+    return true;
+}

@@ -18,6 +18,10 @@
  * errno (EXDEV or ELOOP when the path would leave the root). */
 int fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode);
 
+/* Reads exactly n bytes from offset 0 of fd with pread (the file offset is
+ * left alone). Returns false on an error or a file shorter than n. */
+bool fs_read_exact(int fd, void *out, size_t n);
+
 /* True when a decoded path is acceptable to look up: no NUL, no backslash, no
  * "." or ".." segment, no segment starting with '.' (dotfiles are private),
  * and no empty path. Leading '/' is allowed and ignored. */
