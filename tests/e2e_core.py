@@ -14,25 +14,9 @@ import tempfile
 import threading
 import time
 
+from lib_e2e import check, free_port, summary
+
 SERVER = os.environ.get("SERVER", "./server")
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, cond, detail=""):
-    if cond:
-        results["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:
@@ -454,8 +438,7 @@ def main():
         timeouts.join()
     finally:
         shutil.rmtree(tmp)
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

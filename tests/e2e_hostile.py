@@ -14,26 +14,14 @@ import sys
 import threading
 import time
 
+from lib_e2e import check, free_port, summary
+
 SERVER = os.environ.get("SERVER", "./server")
 # Sanitizer builds are several times slower; the probe limit allows for it.
 PROBE_LIMIT = float(os.environ.get("PROBE_LIMIT", "0.1"))
-results = {"passed": 0, "failed": 0}
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
-
-
-def check(name, cond, detail=""):
-    results["passed" if cond else "failed"] += 1
-    print(f"{'ok  ' if cond else 'FAIL'} {name}" + ("" if cond else f" {detail}"), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Server:
@@ -313,8 +301,7 @@ def main():
         check("server exits cleanly after all that", code == 0, code)
     fd_exhaustion()
     subprocess.run(["rm", "-rf", root])
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":
