@@ -64,7 +64,8 @@ static const char usage_text[] =
     "gzip:\n"
     "      --gzip-level N        1 (fast) to 9 (small) (default: 6)\n"
     "      --gzip-max BYTES      larger bodies go out uncompressed (default: 8388608)\n"
-    "      --gzip-cache BYTES    memory for compressed static files (default: 67108864)\n"
+    "      --gzip-cache BYTES    memory for compressed static files; 0 sends them\n"
+    "                            uncompressed (default: 67108864)\n"
     "\n"
     "Mail (POST /mail):\n"
     "      --smtp-host HOST      SMTP server to relay to (default: localhost)\n"
@@ -375,8 +376,10 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int listen_fd = listen_on(&cfg);
-    struct gzcache *gz = gzcache_new(cfg.gzip_cache_bytes, cfg.gzip_level);
-    if (gz == NULL)
+    /* --gzip-cache 0: no cache, so static files go out as identity. */
+    struct gzcache *gz = NULL;
+    if (cfg.gzip_cache_bytes > 0 &&
+        (gz = gzcache_new(cfg.gzip_cache_bytes, cfg.gzip_level)) == NULL)
         die(1, "out of memory");
     if (pool_start(JOB_THREADS, JOB_QUEUE_MAX) < 0)
         die(1, "cannot start the job pool:");
