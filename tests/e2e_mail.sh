@@ -16,51 +16,6 @@ TMP=$(mktemp -d /tmp/e2e_mail.XXXXXX)
 # shellcheck source=tests/lib_e2e.sh
 source tests/lib_e2e.sh
 
-# start_sink NAME ARGS...: an SMTP sink storing into $TMP/NAME; sets SINK_PORT.
-start_sink() {
-    local name=$1
-    shift
-    SINK_PORT=$(free_port)
-    mkdir -p "$TMP/$name"
-    $PY tests/smtp_sink.py --port "$SINK_PORT" --store "$TMP/$name" "$@" \
-        >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        grep -q ready "$TMP/$name.out" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "smtp_sink.py $name did not start:" >&2
-    cat "$TMP/$name.err" >&2
-    exit 1
-}
-
-# start_server NAME SMTPPORT [VAR=VALUE...] [-- FLAGS...]: sets SERVER_PORT.
-start_server() {
-    local name=$1 smtp_port=$2
-    shift 2
-    local envs=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-        envs+=("$1")
-        shift
-    done
-    [ "${1:-}" = "--" ] && shift
-    local port
-    port=$(free_port)
-    env "${envs[@]}" "$SERVER" --port "$port" --smtp-port "$smtp_port" --quiet "$@" \
-        >"$TMP/server-$name.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/echo/up" 2>/dev/null; then
-            SERVER_PORT=$port
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "server $name did not start:" >&2
-    cat "$TMP/server-$name.log" >&2
-    exit 1
-}
-
 # post PORT CURL-ARGS...: POST /mail; the status goes to STATUS, the body to $TMP/resp.
 post() {
     local port=$1
@@ -192,24 +147,24 @@ msg() {
 
 start_sink main --reject bad@example.org
 SINK_MAIN=$SINK_PORT
-start_server main "$SINK_MAIN"
+start_server main -- --smtp-port "$SINK_MAIN"
 M=$SERVER_PORT
 
 start_sink auth --auth relay:s3cret
 SINK_AUTH=$SINK_PORT
-start_server auth "$SINK_AUTH" SMTP_PASSWORD=s3cret -- --smtp-user relay
+start_server auth SMTP_PASSWORD=s3cret -- --smtp-port "$SINK_AUTH" --smtp-user relay
 PORT_AUTH=$SERVER_PORT
-start_server badpw "$SINK_AUTH" SMTP_PASSWORD=wrong -- --smtp-user relay
+start_server badpw SMTP_PASSWORD=wrong -- --smtp-port "$SINK_AUTH" --smtp-user relay
 PORT_BADPW=$SERVER_PORT
 
-start_server dead "$(free_port)"
+start_server dead -- --smtp-port "$(free_port)"
 PORT_DEAD=$SERVER_PORT
 
 start_sink hang --hang
-start_server hang "$SINK_PORT"
+start_server hang -- --smtp-port "$SINK_PORT"
 PORT_HANG=$SERVER_PORT
 
-start_server guard "$SINK_MAIN" MAIL_TOKEN=t0ken -- --mail-allow example.org,example.com \
+start_server guard MAIL_TOKEN=t0ken -- --smtp-port "$SINK_MAIN" --mail-allow example.org,example.com \
     --mail-max-body 1000
 G=$SERVER_PORT
 

@@ -92,24 +92,6 @@ check "test PKI: expired certificate is expired" \
 
 # ---- helpers to start things ---------------------------------------------
 
-# start_sink NAME ARGS...: an SMTP sink storing into $TMP/NAME; sets SINK_PORT.
-start_sink() {
-    local name=$1
-    shift
-    SINK_PORT=$(free_port)
-    mkdir -p "$TMP/$name"
-    $PY tests/smtp_sink.py --port "$SINK_PORT" --store "$TMP/$name" "$@" \
-        >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        grep -q ready "$TMP/$name.out" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "smtp_sink.py $name did not start:" >&2
-    cat "$TMP/$name.err" >&2
-    exit 1
-}
-
 # A TCP relay that writes every byte the client sends to a file: what would
 # cross the network, before and after TLS starts.
 cat >"$TMP/tap.py" <<'EOF'
@@ -163,33 +145,6 @@ start_tap() {
         sleep 0.1
     done
     echo "tap $1 did not start" >&2
-    exit 1
-}
-
-# start_server NAME [VAR=VALUE...] -- FLAGS...: sets SERVER_PORT and SERVER_PID.
-start_server() {
-    local name=$1
-    shift
-    local envs=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-        envs+=("$1")
-        shift
-    done
-    [ "${1:-}" = "--" ] && shift
-    local port
-    port=$(free_port)
-    env "${envs[@]}" "$SERVER" --port "$port" --quiet "$@" >"$TMP/server-$name.log" 2>&1 &
-    SERVER_PID=$!
-    PIDS+=("$SERVER_PID")
-    for _ in $(seq 100); do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/echo/up" 2>/dev/null; then
-            SERVER_PORT=$port
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "server $name did not start:" >&2
-    cat "$TMP/server-$name.log" >&2
     exit 1
 }
 
