@@ -10,6 +10,7 @@
 
 #include "../http/smtp.c"
 #include "smtp_peer.h"
+#include "fake_exec.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -677,34 +678,6 @@ test_smtp_tls_parse(void **state)
 
 /* ---- through a TLS tunnel (fake openssl) ------------------------------- */
 
-static char fake_dir[64];
-
-static int
-make_fake_dir(void **state)
-{
-    (void)state;
-    snprintf(fake_dir, sizeof(fake_dir), "/tmp/test_smtp.XXXXXX");
-    return mkdtemp(fake_dir) ? 0 : -1;
-}
-
-static int
-remove_fake_dir(void **state)
-{
-    (void)state;
-    DIR *d = opendir(fake_dir);
-    if (d == NULL)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", fake_dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    closedir(d);
-    return rmdir(fake_dir);
-}
-
 /* Plays the SMTP server on stdin/stdout, noting each line in @D/got. */
 #define FAKE_SERVER_LOOP                                                        \
     "while IFS= read -r line; do\n"                                             \
@@ -733,58 +706,21 @@ static const char *
 fake_openssl(const char *body)
 {
     static const char *const leftovers[] = {"got", "early", "argv", "env"};
-    static char path[256];
     for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++) {
+        char path[256];
         snprintf(path, sizeof(path), "%s/%s", fake_dir, leftovers[i]);
         unlink(path);
     }
     struct buf text = {0};
     assert_int_equal(buf_printf(&text,
-                                "#!/bin/bash\n"
                                 "printf '%%s\\n' \"$@\" > @D/argv\n"
                                 "tr '\\0' '\\n' < /proc/$$/environ > @D/env\n"
                                 "%s",
                                 body),
                      0);
-    snprintf(path, sizeof(path), "%s/openssl", fake_dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (size_t i = 0; i < text.len; i++) {
-        if (text.data[i] == '@' && i + 1 < text.len && text.data[i + 1] == 'D') {
-            fputs(fake_dir, f);
-            i++;
-        } else {
-            fputc(text.data[i], f);
-        }
-    }
-    fclose(f);
+    const char *path = fake_script("openssl", text.data);
     buf_free(&text);
-    assert_int_equal(chmod(path, 0755), 0);
     return path;
-}
-
-static char *
-fake_file(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", fake_dir, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char *text = calloc(1, 65536);
-    assert_non_null(text);
-    size_t n = fread(text, 1, 65535, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
-static void
-assert_no_children(void)
-{
-    errno = 0;
-    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-    assert_int_equal(errno, ECHILD);
 }
 
 static struct smtp_options
@@ -829,7 +765,7 @@ test_smtp_tls_implicit(void **state)
     assert_string_equal(r.res.reply, "250 queued as T1");
     assert_no_children();
     /* The dialogue shows in the trace as it does without TLS, AUTH masked. */
-    assert_non_null(strstr(trace, "T: /tmp/test_smtp."));
+    assert_non_null(strstr(trace, "T: /tmp/test_fake."));
     assert_non_null(strstr(trace, "s_client -quiet -no_ign_eof -nocommands -brief "
                                   "-verify_return_error -connect 127.0.0.1:4650 -noservername "
                                   "-verify_ip 127.0.0.1 -CAfile /tmp/ca.pem\\n"));
@@ -1053,5 +989,5 @@ main(void)
         cmocka_unit_test(test_smtp_tls_ends_midway),
         cmocka_unit_test(test_smtp_tls_missing_openssl),
     };
-    return cmocka_run_group_tests(tests, make_fake_dir, remove_fake_dir);
+    return cmocka_run_group_tests(tests, fake_dir_make, fake_dir_remove);
 }

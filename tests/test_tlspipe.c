@@ -10,6 +10,7 @@
 
 #define TLSPIPE_CHECK_TIMEOUT_MS 300
 #include "../http/tlspipe.c"
+#include "fake_exec.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -17,84 +18,6 @@
 #include <sys/stat.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char dir[64]; /* the temporary directory of this run */
-
-static int
-setup_dir(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/test_tlspipe.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-remove_dir(void **state)
-{
-    (void)state;
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    return rmdir(dir);
-}
-
-/* Writes an executable bash script dir/name whose body is `body`, with every
- * "@D" replaced by the directory. Returns its path in a static buffer. */
-static const char *
-script(const char *name, const char *body)
-{
-    static char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("#!/bin/bash\n", f);
-    for (const char *p = body; *p; p++) {
-        if (p[0] == '@' && p[1] == 'D') {
-            fputs(dir, f);
-            p++;
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fclose(f);
-    assert_int_equal(chmod(path, 0755), 0);
-    return path;
-}
-
-/* The contents of dir/name, NUL-terminated (caller frees), or NULL. */
-static char *
-slurp(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char *text = calloc(1, 65536);
-    assert_non_null(text);
-    size_t n = fread(text, 1, 65535, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
-/* No child of this process exists, not even a zombie. */
-static void
-assert_no_children(void)
-{
-    errno = 0;
-    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-    assert_int_equal(errno, ECHILD);
-}
 
 static struct tlspipe_options
 options(const char *openssl)
@@ -350,7 +273,7 @@ test_tlspipe_spawn_clean_child(void **state)
     assert_true(leak >= 0);
     assert_int_equal(dup2(leak, 77), 77);
 
-    struct tlspipe_options opt = options(script("openssl", good_body));
+    struct tlspipe_options opt = options(fake_script("openssl", good_body));
     struct tlspipe t;
     char err[200];
     assert_int_equal(tlspipe_start(&t, &opt, err, sizeof(err)), 0);
@@ -374,8 +297,8 @@ test_tlspipe_spawn_clean_child(void **state)
     assert_int_equal(tlspipe_close(&t, 0), -1); /* twice is fine */
     assert_no_children();
 
-    char *argv = slurp("argv"), *env = slurp("env"), *fdl = slurp("fds"), *sig = slurp("sig");
-    char *pgid = slurp("pgid"), *early = slurp("early"), *got = slurp("got");
+    char *argv = fake_file("argv"), *env = fake_file("env"), *fdl = fake_file("fds"), *sig = fake_file("sig");
+    char *pgid = fake_file("pgid"), *early = fake_file("early"), *got = fake_file("got");
     assert_non_null(argv);
     assert_non_null(strstr(argv, "s_client\n-quiet\n"));
     assert_non_null(strstr(argv, "-verify_hostname\nrelay.example.org\n"));
@@ -415,7 +338,7 @@ static void
 test_tlspipe_failure_reaped(void **state)
 {
     (void)state;
-    struct tlspipe_options opt = options(script(
+    struct tlspipe_options opt = options(fake_script(
         "openssl", "echo 'depth=0 CN = localhost' >&2\n"
                    "echo 'verify error:num=18:self-signed certificate' >&2\n"
                    "echo '40E7:error:0A000086:SSL routines::certificate verify failed:x.c:1:' >&2\n"
@@ -439,7 +362,7 @@ test_tlspipe_timeout_killed(void **state)
     /* A child that never says a word, and that started one of its own:
      * both go, the second through the process group. */
     struct tlspipe_options opt =
-        options(script("openssl", "sleep 30 &\necho $! > @D/grandchild\nexec sleep 30\n"));
+        options(fake_script("openssl", "sleep 30 &\necho $! > @D/grandchild\nexec sleep 30\n"));
     struct tlspipe t;
     char err[200];
     assert_int_equal(tlspipe_start(&t, &opt, err, sizeof(err)), 0);
@@ -452,7 +375,7 @@ test_tlspipe_timeout_killed(void **state)
     assert_true(now_ms() - t0 < 1000);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     assert_no_children();
-    char *gc = slurp("grandchild");
+    char *gc = fake_file("grandchild");
     assert_non_null(gc);
     pid_t g = (pid_t)atoi(gc);
     free(gc);
@@ -482,7 +405,7 @@ test_tlspipe_kill_all(void **state)
 {
     (void)state;
     /* As before an _exit() with a relay job stuck in a handshake. */
-    struct tlspipe_options opt = options(script("openssl", "exec sleep 30\n"));
+    struct tlspipe_options opt = options(fake_script("openssl", "exec sleep 30\n"));
     struct tlspipe a, b;
     char err[200];
     assert_int_equal(tlspipe_start(&a, &opt, err, sizeof(err)), 0);
@@ -509,7 +432,7 @@ test_tlspipe_stdin_eof_ends_child(void **state)
     (void)state;
     /* As s_client -no_ign_eof does: end at EOF on stdin. */
     struct tlspipe_options opt =
-        options(script("openssl", "printf 'CONNECTION ESTABLISHED\\nVerification: OK\\n' >&2\n"
+        options(fake_script("openssl", "printf 'CONNECTION ESTABLISHED\\nVerification: OK\\n' >&2\n"
                                   "while IFS= read -r line; do :; done\necho DONE >&2\nexit 3\n"));
     struct tlspipe t;
     char err[200];
@@ -526,7 +449,7 @@ test_tlspipe_write_to_dead_child(void **state)
     (void)state;
     /* SIGPIPE is not ignored here: a raised one would end the test. */
     void (*old)(int) = signal(SIGPIPE, SIG_DFL);
-    struct tlspipe_options opt = options(script("openssl", "exec 0<&-\nexit 0\n"));
+    struct tlspipe_options opt = options(fake_script("openssl", "exec 0<&-\nexit 0\n"));
     struct tlspipe t;
     char err[200];
     assert_int_equal(tlspipe_start(&t, &opt, err, sizeof(err)), 0);
@@ -547,7 +470,7 @@ test_tlspipe_missing_program(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof(path), "%s/no-such-openssl", dir);
+    snprintf(path, sizeof(path), "%s/no-such-openssl", fake_dir);
     struct tlspipe_options opt = options(path);
     struct tlspipe t;
     char err[200];
@@ -564,19 +487,19 @@ test_tlspipe_check(void **state)
     (void)state;
     char err[300];
     assert_int_equal(
-        tlspipe_check(script("good", "echo 'OpenSSL 3.0.19 27 Jan 2026'\n"), err, sizeof(err)), 0);
-    assert_int_equal(tlspipe_check(script("other", "echo 'LibreSSL 3.8.2'\n"), err, sizeof(err)),
+        tlspipe_check(fake_script("good", "echo 'OpenSSL 3.0.19 27 Jan 2026'\n"), err, sizeof(err)), 0);
+    assert_int_equal(tlspipe_check(fake_script("other", "echo 'LibreSSL 3.8.2'\n"), err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "LibreSSL"));
-    assert_int_equal(tlspipe_check(script("fails", "echo 'OpenSSL 3'\nexit 2\n"), err, sizeof(err)),
+    assert_int_equal(tlspipe_check(fake_script("fails", "echo 'OpenSSL 3'\nexit 2\n"), err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "exit status 2"));
     int64_t t0 = now_ms();
-    assert_int_equal(tlspipe_check(script("hangs", "exec sleep 30\n"), err, sizeof(err)), -1);
+    assert_int_equal(tlspipe_check(fake_script("hangs", "exec sleep 30\n"), err, sizeof(err)), -1);
     assert_true(now_ms() - t0 < 2000);
     assert_non_null(strstr(err, "did not finish"));
     char path[256];
-    snprintf(path, sizeof(path), "%s/plain-file", dir);
+    snprintf(path, sizeof(path), "%s/plain-file", fake_dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fclose(f);
@@ -603,5 +526,5 @@ main(void)
         cmocka_unit_test(test_tlspipe_missing_program),
         cmocka_unit_test(test_tlspipe_check),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, fake_dir_make, fake_dir_remove);
 }
