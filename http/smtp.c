@@ -40,6 +40,7 @@
  *   draft-murchison-sasl-login (LOGIN). */
 #include "smtp.h"
 #include "base64.h"
+#include "clock.h"
 #include "log.h"
 #include "tlspipe.h"
 
@@ -81,17 +82,9 @@ struct session {
 };
 
 static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 step_deadline(const struct session *s, int step_ms)
 {
-    int64_t d = now_ms() + step_ms;
+    int64_t d = clock_now_ms() + step_ms;
     return d < s->total_deadline ? d : s->total_deadline;
 }
 
@@ -117,7 +110,7 @@ wait_fd(struct session *s, short events, int64_t deadline, const char *what)
 {
     int fd = events == POLLOUT ? s->wfd : s->rfd;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_now_ms();
         if (left <= 0) {
             if (deadline >= s->total_deadline)
                 return set_error(s, SMTP_ERR_TIMEOUT,
@@ -215,7 +208,7 @@ open_connection(struct session *s)
 static bool
 tunnel_last_words(struct session *s)
 {
-    int64_t left = s->total_deadline - now_ms();
+    int64_t left = s->total_deadline - clock_now_ms();
     tlspipe_drain(&s->tls, left < LAST_WORDS_MS ? (int)(left > 0 ? left : 0) : LAST_WORDS_MS);
     return s->tls.log_len > 0;
 }
@@ -255,7 +248,7 @@ open_tunnel(struct session *s)
     s->wfd = s->tls.in_fd;
     int budget = opt->connect_timeout_ms + opt->reply_timeout_ms;
     int64_t deadline = step_deadline(s, budget);
-    enum tlspipe_state ts = tlspipe_wait_up(&s->tls, (int)(deadline - now_ms()));
+    enum tlspipe_state ts = tlspipe_wait_up(&s->tls, (int)(deadline - clock_now_ms()));
     if (ts == TLSPIPE_UP)
         return SMTP_OK;
     if (ts == TLSPIPE_FAILED)
@@ -631,7 +624,7 @@ smtp_send(const struct smtp_options *opt, const char *from, struct smtp_rcpt *rc
     tlspipe_init(&s->tls);
     s->opt = opt;
     s->res = res;
-    s->total_deadline = now_ms() + opt->total_timeout_ms;
+    s->total_deadline = clock_now_ms() + opt->total_timeout_ms;
     st = opt->tls == SMTP_TLS_NONE ? open_connection(s) : open_tunnel(s);
     if (st != SMTP_OK)
         goto end;

@@ -54,6 +54,7 @@
  *   submission, port 465), RFC 3207 (STARTTLS: the client starts again with
  *   EHLO once TLS is up), RFC 6066 3 (SNI holds no IP address). */
 #include "tlspipe.h"
+#include "clock.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -83,14 +84,6 @@
 
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t live[MAX_LIVE]; /* 0: a free slot */
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 poll_ms(int64_t left)
@@ -440,11 +433,11 @@ tlspipe_read_stderr(struct tlspipe *t)
 enum tlspipe_state
 tlspipe_wait_up(struct tlspipe *t, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = clock_now_ms() + timeout_ms;
     while (t->state == TLSPIPE_HANDSHAKE) {
         if (tlspipe_read_stderr(t) == 0 || t->state != TLSPIPE_HANDSHAKE)
             break;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_now_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {.fd = t->err_fd, .events = POLLIN};
@@ -459,9 +452,9 @@ tlspipe_wait_up(struct tlspipe *t, int timeout_ms)
 void
 tlspipe_drain(struct tlspipe *t, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = clock_now_ms() + timeout_ms;
     while (tlspipe_read_stderr(t) == 1) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_now_ms();
         if (left <= 0)
             return;
         struct pollfd pfd = {.fd = t->err_fd, .events = POLLIN};
@@ -608,7 +601,7 @@ static bool
 await_exit(struct tlspipe *t, int64_t deadline, int *status)
 {
     while (t->out_fd >= 0 || t->err_fd >= 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd[2] = {{.fd = t->out_fd, .events = POLLIN},
@@ -632,7 +625,7 @@ await_exit(struct tlspipe *t, int64_t deadline, int *status)
             return true;
         if (r < 0 && errno != EINTR)
             return false;
-        if (now_ms() >= deadline)
+        if (clock_now_ms() >= deadline)
             return false;
         struct timespec ms = {0, 1000000L};
         nanosleep(&ms, NULL);
@@ -645,7 +638,7 @@ tlspipe_close(struct tlspipe *t, int grace_ms)
     int status = -1;
     close_fd(&t->in_fd); /* EOF: s_client says goodbye to the server and exits */
     if (t->pid > 0) {
-        bool reaped = grace_ms > 0 && await_exit(t, now_ms() + grace_ms, &status);
+        bool reaped = grace_ms > 0 && await_exit(t, clock_now_ms() + grace_ms, &status);
         if (!reaped) {
             /* Its own process group (see spawn()): this reaches whatever it
              * started too. The PID is still ours: it is not reaped yet. */
@@ -677,11 +670,11 @@ tlspipe_check(const char *openssl, char *err, size_t cap)
     close_fd(&t.in_fd);
     char out[128];
     size_t len = 0;
-    int64_t deadline = now_ms() + TLSPIPE_CHECK_TIMEOUT_MS;
-    while (t.out_fd >= 0 && now_ms() < deadline) {
+    int64_t deadline = clock_now_ms() + TLSPIPE_CHECK_TIMEOUT_MS;
+    while (t.out_fd >= 0 && clock_now_ms() < deadline) {
         struct pollfd pfd[2] = {{.fd = t.out_fd, .events = POLLIN},
                                 {.fd = t.err_fd, .events = POLLIN}};
-        if (poll(pfd, 2, poll_ms(deadline - now_ms())) < 0 && errno != EINTR)
+        if (poll(pfd, 2, poll_ms(deadline - clock_now_ms())) < 0 && errno != EINTR)
             break;
         if (pfd[1].revents)
             tlspipe_read_stderr(&t);
