@@ -81,7 +81,6 @@ struct conn {
     unsigned long long body_left; /* Content-Length bytes still to come */
     struct http_chunked chunked;
     bool body_chunked;
-    bool continue_sent;
 
     struct conn_job *job; /* while state == CONN_JOB */
     unsigned requests;
@@ -97,7 +96,6 @@ struct conn {
 };
 
 /* Services the loop gives its connections (loop.c). */
-long long loop_now_ms(const struct loop *loop);
 char *loop_buf_get(struct loop *loop, bool in);
 void loop_buf_put(struct loop *loop, char *buf, bool in);
 void loop_timer_set(struct loop *loop, struct timer *t, enum timer_kind kind);

@@ -84,12 +84,6 @@ clock_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long
-loop_now_ms(const struct loop *loop)
-{
-    return loop->now_ms;
-}
-
 struct handler_ctx *
 loop_ctx(struct loop *loop)
 {
