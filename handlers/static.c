@@ -37,15 +37,21 @@
  * deployments do not need. fstatat() does not resolve beneath the root, but
  * its answer is only compared with the identity of a file that was opened
  * safely: a match is the same inode, anything else drops the entry and the
- * file is opened again through fs_open_beneath(). Larger files keep no
- * descriptor in the cache (that would eat into the connection limit); an
- * identity 200/206 for them opens the file and checks it is still the cached
- * version, while 304s and gzip bodies need no open at all.
+ * file is opened again through fs_open_beneath(). Larger files keep their
+ * open descriptor instead of their bytes, so a hot 1 MiB file costs no open,
+ * fstat or close either: sendfile() takes its own offset, so one descriptor
+ * serves any number of responses at once. Descriptors count against the
+ * connection limit, so a thread keeps at most STATIC_CACHE_MAX_FDS of them,
+ * fewer under a low RLIMIT_NOFILE (fds_for_limit()); a large file that finds
+ * the budget spent is opened per request and checked to still be the cached
+ * version. A descriptor kept for a file later replaced by rename() goes on
+ * reading the old version until the next check, like cached small bytes. 304s
+ * and gzip bodies need no descriptor at all.
  *
- * Body lifetime: cached bytes are handed out as memory bodies with a
+ * Body lifetime: cached bytes and descriptors are handed out with a
  * reference on the entry (body_free = entry_release), so an entry evicted
- * or replaced while its bytes wait in a socket buffer lives until the
- * connection releases it. This does not rely on the connection copying
+ * or replaced while its bytes wait in a socket buffer, or while sendfile()
+ * still reads its descriptor, lives until the connection releases it. This does not rely on the connection copying
  * small bodies at once, though it does that (conn.c queue_response). The
  * count is a plain integer: body_free runs on the loop thread that built
  * the response, the only thread that touches this cache.
@@ -60,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +87,9 @@
 #define STATIC_CACHE_MAX_ENTRIES 1024
 #define STATIC_CACHE_MAX_BYTES   ((size_t)4 << 20)
 #define STATIC_CACHE_BUCKETS     2048 /* a power of two, twice the entries */
+
+/* Open descriptors of large files kept per thread, at most. */
+#define STATIC_CACHE_MAX_FDS 64
 
 /* Request paths longer than this are served but not cached. */
 #define STATIC_KEY_MAX 1024
@@ -116,6 +126,7 @@ struct static_entry {
     long long checked_ms; /* when the file was last seen to match */
     struct file_meta meta;
     char *data;               /* the content when small, else NULL */
+    int fd;                   /* a large file's descriptor, or -1 */
     struct gzcache_entry *gz; /* a held gzip body, or NULL */
     size_t cost;              /* bytes counted against the cache */
     size_t key_len;
@@ -127,6 +138,7 @@ struct static_cache {
     struct static_entry *buckets[STATIC_CACHE_BUCKETS];
     struct lru_list lru;
     size_t count, bytes;
+    unsigned fds, max_fds; /* descriptors held by linked entries */
 };
 
 /* Where one response's bytes come from, after resolve(). */
@@ -212,10 +224,28 @@ path_hash(struct slice s)
     return h;
 }
 
+/* The descriptor budget of one thread's cache: a sixty-fourth of the
+ * open-files limit, so that even with many threads the cache cannot take
+ * the descriptors connections need (under the usual soft limit of 1024,
+ * 16 per thread; under `prlimit --nofile=128`, 2). */
+static unsigned
+fds_for_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 64 >= STATIC_CACHE_MAX_FDS)
+        return STATIC_CACHE_MAX_FDS;
+    return (unsigned)(rl.rlim_cur / 64);
+}
+
 struct static_cache *
 static_cache_new(void)
 {
-    return calloc(1, sizeof(struct static_cache));
+    struct static_cache *c = calloc(1, sizeof(struct static_cache));
+    if (c)
+        c->max_fds = fds_for_limit();
+    return c;
 }
 
 /* The body_free of a cached memory body; also drops the cache's reference. */
@@ -226,6 +256,8 @@ entry_release(void *arg)
     if (--e->refs > 0)
         return;
     gzcache_release(e->gz);
+    if (e->fd >= 0)
+        close(e->fd);
     free(e->data);
     free(e);
 }
@@ -242,6 +274,8 @@ cache_unlink(struct static_cache *c, struct static_entry *e)
     lru_unlink(&c->lru, &e->lru);
     c->count--;
     c->bytes -= e->cost;
+    if (e->fd >= 0)
+        c->fds--;
     e->linked = false;
     entry_release(e);
 }
@@ -298,7 +332,8 @@ cache_lookup(struct handler_ctx *ctx, struct slice key, uint32_t h)
 
 /* Caches the regular file fd (st) that key resolved to under rel. Returns
  * the new entry, or NULL when it is not cached (too long a key, no memory,
- * or the file changed while it was read). */
+ * or the file changed while it was read). A large file's entry may take fd
+ * itself (e->fd == fd): the caller then no longer owns it. */
 static struct static_entry *
 cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *rel, int fd,
              const struct stat *st, const char *content_type)
@@ -314,6 +349,7 @@ cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *r
     memcpy(e->key + key.len + 1, rel, rel_len);
     e->rel = e->key + key.len + 1;
     meta_fill(&e->meta, st, content_type);
+    e->fd = -1;
     e->cost = sizeof(*e) + key.len + rel_len + 2;
     if (st->st_size <= STATIC_SMALL_FILE) {
         size_t n = (size_t)st->st_size;
@@ -325,6 +361,9 @@ cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *r
             return NULL;
         }
         e->cost += n;
+    } else if (c->fds < c->max_fds) {
+        e->fd = fd;
+        c->fds++;
     }
     e->refs = 1;
     e->linked = true;
@@ -471,7 +510,8 @@ acquire_gz(struct handler_ctx *ctx, struct static_src *src, struct gzcache_entry
     }
     struct stat st = meta_stat(src->meta);
     const void *data = ent ? ent->data : NULL;
-    if (data == NULL && src->fd < 0) {
+    int fd = src->fd >= 0 ? src->fd : ent ? ent->fd : -1;
+    if (data == NULL && fd < 0) {
         /* A cached large file: open it only if the gzcache lacks it. */
         gz = gzcache_get(ctx->gzcache, src->gzkey, &st, -1, NULL);
         if (gz == NULL) {
@@ -480,7 +520,7 @@ acquire_gz(struct handler_ctx *ctx, struct static_src *src, struct gzcache_entry
             gz = gzcache_get(ctx->gzcache, src->gzkey, &st, src->fd, NULL);
         }
     } else {
-        gz = gzcache_get(ctx->gzcache, src->gzkey, &st, src->fd, data);
+        gz = gzcache_get(ctx->gzcache, src->gzkey, &st, fd, data);
     }
     if (gz && ent) {
         gzcache_hold(gz);
@@ -500,6 +540,16 @@ attach_body(struct handler_ctx *ctx, struct static_src *src, off_t start, off_t 
         ent->refs++;
         res->body = ent->data + start;
         res->body_len = (size_t)len;
+        res->body_free = entry_release;
+        res->body_arg = ent;
+        return SERVED;
+    }
+    if (ent && ent->fd >= 0) {
+        /* The cache's descriptor, lent: body_free gives it back. */
+        ent->refs++;
+        res->fd = ent->fd;
+        res->offset = start;
+        res->length = len;
         res->body_free = entry_release;
         res->body_arg = ent;
         return SERVED;
@@ -707,10 +757,10 @@ open_file(struct handler_ctx *ctx, struct slice key, uint32_t h, const char *rel
         src->ent = e;
         src->meta = &e->meta;
         src->gzkey = slice_make(e->rel, strlen(e->rel));
-        if (e->data) {
+        if (e->data)
             close(fd);
-            fd = -1;
-        }
+        if (e->data || e->fd == fd)
+            fd = -1; /* closed, or the entry's now */
     } else {
         meta_fill(&src->local, &st, type);
         src->meta = &src->local;

@@ -134,12 +134,12 @@ static void
 release_large_body(struct conn *c)
 {
     if (c->body_free)
-        c->body_free(c->body_arg);
+        c->body_free(c->body_arg); /* also gives back a lent file_fd */
+    else if (c->file_fd >= 0)
+        close(c->file_fd);
     c->body_free = NULL;
     c->body = NULL;
     c->body_len = c->body_sent = 0;
-    if (c->file_fd >= 0)
-        close(c->file_fd);
     c->file_fd = -1;
     c->file_off = c->file_end = 0;
 }
@@ -321,7 +321,10 @@ queue_response(struct conn *c, struct response *res, struct slice method, struct
         c->file_fd = res->fd;
         c->file_off = res->offset;
         c->file_end = res->offset + res->length;
+        c->body_free = res->body_free;
+        c->body_arg = res->body_arg;
         res->fd = -1;
+        res->body_free = NULL;
     } else if (res->body_len <= room) {
         if (res->body_len > 0) /* 204 and 304 have no body pointer at all */
             memcpy(c->out + c->out_len, res->body, res->body_len);

@@ -95,7 +95,7 @@ response_discard(struct response *r)
 {
     if (r->body_free)
         r->body_free(r->body_arg);
-    if (r->fd >= 0)
+    else if (r->fd >= 0)
         close(r->fd);
     r->body_free = NULL;
     r->body = NULL;

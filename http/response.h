@@ -61,7 +61,8 @@ struct response {
     /* The body: memory (body/body_len) or a file (fd >= 0), never both. A
      * memory body must stay valid until the response is sent; when body_free
      * is set the connection calls it with body_arg once it is done with the
-     * body (sent, or dropped on error). The connection closes fd. */
+     * body (sent, or dropped on error). The connection closes fd, unless
+     * body_free is set: then fd is lent (a cache's) and body_free returns it. */
     const char *body;
     size_t body_len;
     void (*body_free)(void *arg);

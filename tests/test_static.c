@@ -1034,33 +1034,126 @@ test_static_cache_revalidation(void **state)
     response_discard(&res);
 }
 
+/* Puts len bytes of other text in place of blob.bin by rename(), so the
+ * cache's descriptor (if any) still names the old inode. */
+static char *
+replace_blob(struct fixture *fx, size_t len)
+{
+    char path[512], tmp[512];
+    char *fresh = make_text(len);
+    put_file(fx->root, "blob.tmp", fresh, len);
+    sub(tmp, sizeof(tmp), fx, "blob.tmp");
+    sub(path, sizeof(path), fx, "blob.bin");
+    assert_int_equal(rename(tmp, path), 0);
+    return fresh;
+}
+
 static void
 test_static_large_file_changed_between_checks(void **state)
 {
     struct fixture *fx = *state;
-    struct response res;
-    char path[512], tmp[512];
-
-    serve(fx, &res, "GET", "/blob.bin", NULL);
+    struct response res, old;
     char etag[64];
-    strcpy(etag, hdr(&res, "ETag"));
+
+    /* A large file's entry keeps its descriptor: the body is that
+     * descriptor, lent (body_free set), not a new one per request. */
+    serve(fx, &old, "GET", "/blob.bin", NULL);
+    strcpy(etag, hdr(&old, "ETag"));
+    assert_true(old.fd >= 0);
+    assert_non_null(old.body_free);
+    int cached = old.fd;
+
+    /* Replaced by rename within the check period: the old version is
+     * still served, whole and with its own validators. */
+    char *fresh = replace_blob(fx, 50000);
+    serve(fx, &res, "GET", "/blob.bin", NULL);
+    assert_int_equal(res.fd, cached);
+    assert_int_equal(res.length, (off_t)fx->blob_len);
+    assert_string_equal(hdr(&res, "ETag"), etag);
+    assert_body(&res, fx->blob, fx->blob_len);
     response_discard(&res);
 
-    /* Swap in other bytes of another length without expiring the entry:
-     * the open for the body notices, and the answer is the new version
-     * with its own validators, never old headers on new bytes. */
-    char *fresh = make_text(50000);
-    put_file(fx->root, "blob.tmp", fresh, 50000);
-    sub(tmp, sizeof(tmp), fx, "blob.tmp");
-    sub(path, sizeof(path), fx, "blob.bin");
-    assert_int_equal(rename(tmp, path), 0);
+    /* After the check the new version, with new validators; a response
+     * still queued from before keeps reading the old inode. */
+    expire_cache(fx);
     serve(fx, &res, "GET", "/blob.bin", NULL);
     assert_int_equal(res.status, 200);
     assert_int_equal(res.length, 50000);
     assert_string_not_equal(hdr(&res, "ETag"), etag);
     assert_body(&res, fresh, 50000);
     response_discard(&res);
+    assert_body(&old, fx->blob, fx->blob_len);
+    assert_true(fcntl(cached, F_GETFD) >= 0);
+    response_discard(&old);
+    assert_int_equal(fcntl(cached, F_GETFD), -1); /* the last user closed it */
     free(fresh);
+
+    /* With no descriptor budget the file is opened per request, and a
+     * change seen at that open wins even inside the check period: the
+     * answer is never old headers on new bytes. */
+    static_cache_free(fx->ctx.cache);
+    fx->ctx.cache = static_cache_new();
+    fx->ctx.cache->max_fds = 0;
+    serve(fx, &res, "GET", "/blob.bin", NULL);
+    strcpy(etag, hdr(&res, "ETag"));
+    assert_null(res.body_free); /* its own descriptor */
+    response_discard(&res);
+    fresh = replace_blob(fx, 30000);
+    serve(fx, &res, "GET", "/blob.bin", NULL);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.length, 30000);
+    assert_string_not_equal(hdr(&res, "ETag"), etag);
+    assert_body(&res, fresh, 30000);
+    response_discard(&res);
+    free(fresh);
+}
+
+static void
+test_static_descriptor_budget(void **state)
+{
+    struct fixture *fx = *state;
+    struct response a, b, res;
+    char name[64];
+
+    /* Two responses of one file at once share one descriptor; each sees
+     * its own range of it (sendfile takes its own offset). */
+    serve(fx, &a, "GET", "/app.js", NULL);
+    serve(fx, &b, "GET", "/app.js", "Range: bytes=1000-1999\r\n");
+    assert_int_equal(b.status, 206);
+    assert_int_equal(a.fd, b.fd);
+    assert_body(&b, fx->app_js + 1000, 1000);
+    assert_body(&a, fx->app_js, fx->app_len);
+    response_discard(&a);
+    assert_true(fcntl(b.fd, F_GETFD) >= 0);
+    response_discard(&b);
+    assert_int_equal(fx->ctx.cache->fds, 1);
+
+    /* The budget bounds what the cache holds; past it, files are still
+     * served, each response with a descriptor of its own. */
+    fx->ctx.cache->max_fds = 2;
+    char *chunk = make_text(STATIC_SMALL_FILE + 1);
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof(name), "large%d.txt", i);
+        put_file(fx->root, name, chunk, STATIC_SMALL_FILE + 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof(name), "/large%d.txt", i);
+        serve(fx, &res, "GET", name, NULL);
+        assert_int_equal(res.status, 200);
+        assert_body(&res, chunk, STATIC_SMALL_FILE + 1);
+        assert_true(res.body_free == NULL || i < 1);
+        response_discard(&res);
+        assert_true(fx->ctx.cache->fds <= 2);
+    }
+    assert_int_equal(fx->ctx.cache->fds, 2);
+
+    /* Evicting entries gives their descriptors back to the budget. */
+    static_cache_free(fx->ctx.cache);
+    fx->ctx.cache = static_cache_new();
+    assert_true(fx->ctx.cache->max_fds >= 1);
+    assert_true(fx->ctx.cache->max_fds <= STATIC_CACHE_MAX_FDS);
+    assert_int_equal(fx->ctx.cache->fds, 0);
+    free(chunk);
 }
 
 static void
@@ -1250,6 +1343,7 @@ main(void)
         T(test_static_404_page),
         T(test_static_cache_revalidation),
         T(test_static_large_file_changed_between_checks),
+        T(test_static_descriptor_budget),
         T(test_static_body_outlives_entry),
         T(test_static_cache_bounds),
         T(test_static_serve_fd),
