@@ -87,6 +87,8 @@ struct conn {
     bool readable, writable; /* edge-triggered readiness not yet used up */
     bool out_watched;        /* EPOLLOUT is in the epoll set */
     bool corked;             /* TCP_CORK is on while a large file goes out */
+    bool deferred;           /* on its loop's list of turns to take */
+    struct conn *defer_prev, *defer_next;
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
     long long started_us;    /* when the current request's head began */
@@ -104,6 +106,10 @@ bool loop_is_stopping(const struct loop *loop);
 void loop_conn_gone(struct loop *loop, struct conn *c);
 /* Adds EPOLLOUT to c's events (once: it stays for the connection's life). */
 int loop_watch_output(struct loop *loop, struct conn *c);
+/* Runs c again (conn_run) after this round of events, before the loop
+ * sleeps: a connection that used up its turn while its socket was still
+ * writable yields to the others. Once per round; closing c cancels it. */
+void loop_defer(struct loop *loop, struct conn *c);
 
 /* The connection state machine (conn.c). */
 void conn_init(struct conn *c, struct loop *loop, int fd, const struct sockaddr_storage *peer);

@@ -66,6 +66,8 @@ struct loop {
     pthread_mutex_t post_lock;
     struct job *posted;
     struct conn *dead; /* closed this round; freed after the round */
+    struct conn *defer_head, *defer_tail; /* to run again after this round */
+    unsigned ndeferred;
     unsigned nconns;
     bool accepting;
     long long accept_resume_ms;
@@ -141,9 +143,55 @@ loop_timer_set(struct loop *loop, struct timer *t, enum timer_kind kind)
     head->prev = t;
 }
 
+static void
+defer_unlink(struct loop *loop, struct conn *c)
+{
+    if (c->defer_prev)
+        c->defer_prev->defer_next = c->defer_next;
+    else
+        loop->defer_head = c->defer_next;
+    if (c->defer_next)
+        c->defer_next->defer_prev = c->defer_prev;
+    else
+        loop->defer_tail = c->defer_prev;
+    c->defer_prev = c->defer_next = NULL;
+    c->deferred = false;
+    loop->ndeferred--;
+}
+
+void
+loop_defer(struct loop *loop, struct conn *c)
+{
+    if (c->deferred)
+        return;
+    c->deferred = true;
+    c->defer_next = NULL;
+    c->defer_prev = loop->defer_tail;
+    if (loop->defer_tail)
+        loop->defer_tail->defer_next = c;
+    else
+        loop->defer_head = c;
+    loop->defer_tail = c;
+    loop->ndeferred++;
+}
+
+/* Gives each connection deferred before this call its turn; those that
+ * defer again wait for the next round, after the events it brings. */
+static void
+run_deferred(struct loop *loop)
+{
+    for (unsigned n = loop->ndeferred; n > 0 && loop->defer_head; n--) {
+        struct conn *c = loop->defer_head;
+        defer_unlink(loop, c);
+        conn_run(c);
+    }
+}
+
 void
 loop_conn_gone(struct loop *loop, struct conn *c)
 {
+    if (c->deferred)
+        defer_unlink(loop, c);
     /* Freed after the current round of events: one may still name it. */
     c->timer.next = (struct timer *)loop->dead;
     loop->dead = c;
@@ -396,7 +444,9 @@ loop_run(struct loop *loop)
             begin_stop(loop);
         if (loop->stopping && (loop->nconns == 0 || loop->now_ms >= loop->stop_deadline_ms))
             break;
-        int n = epoll_wait(loop->epfd, events, MAX_EVENTS, next_timeout(loop));
+        /* With turns still to take, only look for new events. */
+        int n = epoll_wait(loop->epfd, events, MAX_EVENTS,
+                           loop->defer_head ? 0 : next_timeout(loop));
         loop->now_ms = clock_ms();
         if (n < 0 && errno != EINTR) {
             log_err("epoll_wait: %s", strerror(errno));
@@ -418,6 +468,7 @@ loop_run(struct loop *loop)
                 conn_run(c);
             }
         }
+        run_deferred(loop);
         expire_timers(loop);
         if (!loop->accepting && !loop->stopping && loop->now_ms >= loop->accept_resume_ms) {
             if (listen_watch(loop, true) == 0)

@@ -4,7 +4,8 @@
 #
 # Covers types, indexes and redirects, 304 both ways, every Range form, 416
 # and If-Range, HEAD against GET, gzip (curl --compressed and the raw bytes),
-# a 64 MiB download that must arrive intact while /echo/ok stays fast, and a
+# a 64 MiB download that must arrive intact while /echo/ok stays fast (also
+# two at once, and clients that reset mid-download), and a
 # traversal table sent over raw sockets: a secret planted beside the root
 # must never come back and no request may hang.
 #
@@ -298,6 +299,39 @@ for rate in 30M 0; do
     eq "/echo/ok under 100 ms during the download (rate $rate, worst ${worst}s)" "$slow" 0
 done
 rm -f "$base/big.out"
+
+# Two full-speed downloads on the one loop thread, sent in turns (SEND_TURN).
+dls=()
+for i in 1 2; do
+    curl -s --max-time 60 -o "$base/big.out$i" "$url/big.bin" &
+    dls+=($!)
+done
+wait "${dls[@]}"
+eq "two concurrent 64 MiB downloads intact" \
+    "$(sha256sum < "$base/big.out1" | cut -d' ' -f1) $(sha256sum < "$base/big.out2" | cut -d' ' -f1)" \
+    "$want $want"
+rm -f "$base/big.out1" "$base/big.out2"
+
+# Clients that vanish (RST) mid-download, at different points of the file.
+python3 - "$port" <<'PY' > "$base/vanish"
+import socket, struct, sys
+port = int(sys.argv[1])
+for i in range(30):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+    got = 0
+    while got < (1 << 20) * (1 + i % 4):
+        d = s.recv(65536)
+        if not d:
+            break
+        got += len(d)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+print("done")
+PY
+fetch /big.bin
+eq "vanishing downloaders leave the server well" \
+    "$(cat "$base/vanish") $status $(sha256sum < "$b" | cut -d' ' -f1)" "done 200 $want"
 
 # ---- traversal over raw sockets ----------------------------------------------
 while read -r line; do
