@@ -51,10 +51,11 @@
  * Body lifetime: cached bytes and descriptors are handed out with a
  * reference on the entry (body_free = entry_release), so an entry evicted
  * or replaced while its bytes wait in a socket buffer, or while sendfile()
- * still reads its descriptor, lives until the connection releases it. This does not rely on the connection copying
- * small bodies at once, though it does that (conn.c queue_response). The
- * count is a plain integer: body_free runs on the loop thread that built
- * the response, the only thread that touches this cache.
+ * still reads its descriptor, lives until the connection releases it. This
+ * does not rely on the connection copying small bodies at once, though it
+ * does that (conn.c queue_response). The count is a plain integer: body_free
+ * runs on the loop thread that built the response, the only thread that
+ * touches this cache.
  *
  * Bounds: STATIC_CACHE_MAX_ENTRIES entries and STATIC_CACHE_MAX_BYTES of
  * content and bookkeeping per thread, least recently used evicted first. */

@@ -183,12 +183,12 @@ conn_close(struct conn *c)
 #define CORK_MIN (64 * 1024)
 
 /* File bytes one connection sends before it lets the others have a turn
- * (loop_defer). A single sendfile() of a whole large file would queue all of
- * it in the socket buffer, beyond what the peer's window takes; that backlog
- * is then transmitted from the ACK path, on the CPU of whoever reads it. In
- * turns, most of each piece goes out within our own call, and a megabyte
- * download no longer holds up every other connection of the loop while it
- * is copied. lighttpd uses the same figure per connection and round. */
+ * (loop_defer), so that one fast reader of a large file cannot keep its loop
+ * from everyone else for as long as its socket buffer keeps draining. It
+ * also keeps the send queue short: one sendfile() of a whole megabyte queues
+ * all of it beyond the peer's window, and that backlog is then transmitted
+ * from the ACK path, on the CPU of whoever reads it (on loopback, the
+ * client's). lighttpd uses the same figure per connection and round. */
 #define SEND_TURN (256 * 1024)
 
 static void
