@@ -34,10 +34,11 @@
 # Nothing is installed. wrk and ./server are required; peers that are missing
 # are named and left out. Each server runs with one worker on loopback, pinned
 # to SERVER_CPU, with wrk -t1 pinned to CLIENT_CPU; runs of the servers are
-# interleaved so that drifting background load hits all of them alike. Before
-# a server is measured on a row, curl checks that it serves it (status 200,
-# the exact fixture bytes; for JSON, Content-Encoding: gzip and a body that
-# decompresses to the fixture). The table goes to stdout, progress to stderr.
+# interleaved, each run starting with the next server, so that drifting
+# background load hits all of them alike. Before a server is measured on a
+# row, curl checks that it serves it (status 200, the exact fixture bytes;
+# for JSON, Content-Encoding: gzip and a body that decompresses to the
+# fixture). The table goes to stdout, progress to stderr.
 # All processes started here are stopped on exit, Ctrl-C included.
 
 set -uo pipefail
@@ -446,7 +447,10 @@ for row in $ROWS; do
             quiesce "$s"
         done
         for run in $(seq "$RUNS"); do
-            for s in "${here[@]}"; do
+            # Each run starts with the next server, so none is always first
+            # after the pause between runs.
+            k=$(((run - 1) % (${#here[@]} > 0 ? ${#here[@]} : 1)))
+            for s in "${here[@]:k}" "${here[@]:0:k}"; do
                 if ! alive "$s"; then
                     record fail "$s" "$row" "$c" "server exited during the runs"
                     continue
