@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "lru.h"
 #include "parse.h"
 #include "pool.h"
 #include "router.h"
@@ -88,7 +89,7 @@ struct conn {
     bool out_watched;        /* EPOLLOUT is in the epoll set */
     bool corked;             /* TCP_CORK is on while a large file goes out */
     bool deferred;           /* on its loop's list of turns to take */
-    struct conn *defer_prev, *defer_next;
+    struct lru_node defer;   /* its place there */
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
     long long started_us;    /* when the current request's head began */

@@ -65,8 +65,8 @@ struct loop {
     int nspare_in, nspare_out;
     pthread_mutex_t post_lock;
     struct job *posted;
-    struct conn *dead; /* closed this round; freed after the round */
-    struct conn *defer_head, *defer_tail; /* to run again after this round */
+    struct conn *dead;        /* closed this round; freed after the round */
+    struct lru_list deferred; /* to run again after this round (a queue) */
     unsigned ndeferred;
     unsigned nconns;
     bool accepting;
@@ -146,15 +146,7 @@ loop_timer_set(struct loop *loop, struct timer *t, enum timer_kind kind)
 static void
 defer_unlink(struct loop *loop, struct conn *c)
 {
-    if (c->defer_prev)
-        c->defer_prev->defer_next = c->defer_next;
-    else
-        loop->defer_head = c->defer_next;
-    if (c->defer_next)
-        c->defer_next->defer_prev = c->defer_prev;
-    else
-        loop->defer_tail = c->defer_prev;
-    c->defer_prev = c->defer_next = NULL;
+    lru_unlink(&loop->deferred, &c->defer);
     c->deferred = false;
     loop->ndeferred--;
 }
@@ -165,13 +157,7 @@ loop_defer(struct loop *loop, struct conn *c)
     if (c->deferred)
         return;
     c->deferred = true;
-    c->defer_next = NULL;
-    c->defer_prev = loop->defer_tail;
-    if (loop->defer_tail)
-        loop->defer_tail->defer_next = c;
-    else
-        loop->defer_head = c;
-    loop->defer_tail = c;
+    lru_push_front(&loop->deferred, &c->defer);
     loop->ndeferred++;
 }
 
@@ -180,8 +166,8 @@ loop_defer(struct loop *loop, struct conn *c)
 static void
 run_deferred(struct loop *loop)
 {
-    for (unsigned n = loop->ndeferred; n > 0 && loop->defer_head; n--) {
-        struct conn *c = loop->defer_head;
+    for (unsigned n = loop->ndeferred; n > 0 && loop->deferred.tail; n--) {
+        struct conn *c = LRU_ENTRY(loop->deferred.tail, struct conn, defer);
         defer_unlink(loop, c);
         conn_run(c);
     }
@@ -446,7 +432,7 @@ loop_run(struct loop *loop)
             break;
         /* With turns still to take, only look for new events. */
         int n = epoll_wait(loop->epfd, events, MAX_EVENTS,
-                           loop->defer_head ? 0 : next_timeout(loop));
+                           loop->deferred.head ? 0 : next_timeout(loop));
         loop->now_ms = clock_ms();
         if (n < 0 && errno != EINTR) {
             log_err("epoll_wait: %s", strerror(errno));

@@ -3,7 +3,9 @@
  * Both file caches (the per-thread static cache and the shared gzip cache)
  * evict least recently used entries first: an entry embeds a struct
  * lru_node, a hit moves it to the front, eviction takes from the back.
- * No allocation, O(1) everything; locking is the owner's business. */
+ * No allocation, O(1) everything; locking is the owner's business. The
+ * event loop keeps its connections waiting for another turn on one too,
+ * as a queue: in at the head, out at the tail. */
 #ifndef LRU_H
 #define LRU_H
 
