@@ -297,7 +297,8 @@ test_tlspipe_spawn_clean_child(void **state)
     assert_int_equal(tlspipe_close(&t, 0), -1); /* twice is fine */
     assert_no_children();
 
-    char *argv = fake_file("argv"), *env = fake_file("env"), *fdl = fake_file("fds"), *sig = fake_file("sig");
+    char *argv = fake_file("argv"), *env = fake_file("env"), *fdl = fake_file("fds"),
+         *sig = fake_file("sig");
     char *pgid = fake_file("pgid"), *early = fake_file("early"), *got = fake_file("got");
     assert_non_null(argv);
     assert_non_null(strstr(argv, "s_client\n-quiet\n"));
@@ -431,9 +432,9 @@ test_tlspipe_stdin_eof_ends_child(void **state)
 {
     (void)state;
     /* As s_client -no_ign_eof does: end at EOF on stdin. */
-    struct tlspipe_options opt =
-        options(fake_script("openssl", "printf 'CONNECTION ESTABLISHED\\nVerification: OK\\n' >&2\n"
-                                  "while IFS= read -r line; do :; done\necho DONE >&2\nexit 3\n"));
+    struct tlspipe_options opt = options(
+        fake_script("openssl", "printf 'CONNECTION ESTABLISHED\\nVerification: OK\\n' >&2\n"
+                               "while IFS= read -r line; do :; done\necho DONE >&2\nexit 3\n"));
     struct tlspipe t;
     char err[200];
     assert_int_equal(tlspipe_start(&t, &opt, err, sizeof(err)), 0);
@@ -487,12 +488,13 @@ test_tlspipe_check(void **state)
     (void)state;
     char err[300];
     assert_int_equal(
-        tlspipe_check(fake_script("good", "echo 'OpenSSL 3.0.19 27 Jan 2026'\n"), err, sizeof(err)), 0);
-    assert_int_equal(tlspipe_check(fake_script("other", "echo 'LibreSSL 3.8.2'\n"), err, sizeof(err)),
-                     -1);
+        tlspipe_check(fake_script("good", "echo 'OpenSSL 3.0.19 27 Jan 2026'\n"), err, sizeof(err)),
+        0);
+    assert_int_equal(
+        tlspipe_check(fake_script("other", "echo 'LibreSSL 3.8.2'\n"), err, sizeof(err)), -1);
     assert_non_null(strstr(err, "LibreSSL"));
-    assert_int_equal(tlspipe_check(fake_script("fails", "echo 'OpenSSL 3'\nexit 2\n"), err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        tlspipe_check(fake_script("fails", "echo 'OpenSSL 3'\nexit 2\n"), err, sizeof(err)), -1);
     assert_non_null(strstr(err, "exit status 2"));
     int64_t t0 = clock_now_ms();
     assert_int_equal(tlspipe_check(fake_script("hangs", "exec sleep 30\n"), err, sizeof(err)), -1);
