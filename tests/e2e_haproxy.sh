@@ -35,20 +35,8 @@ if [ -z "$HAPROXY" ]; then
     exit 0
 fi
 
-pass=0
-fail=0
-ok() {
-    pass=$((pass + 1))
-    echo "ok   $1"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1${2:+ ($2)}"
-}
-# eq NAME GOT WANT
-eq() {
-    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi
-}
+# shellcheck source=tests/lib_check.sh
+source tests/lib_check.sh
 
 base=$(mktemp -d /tmp/e2e_haproxy.XXXXXX)
 declare -A spid=()
@@ -148,7 +136,7 @@ start s2 || exit 1
 sed -e "s/@FRONT@/$FRONT/g" -e "s/@S1@/$P1/g" -e "s/@S2@/$P2/g" doc/haproxy.cfg > "$base/haproxy.cfg"
 if ! "$HAPROXY" -c -q -f "$base/haproxy.cfg" >"$base/haproxy.out" 2>&1; then
     bad "haproxy accepts doc/haproxy.cfg" "$(cat "$base/haproxy.out")"
-    echo "$pass passed, $fail failed"
+    report
     exit 1
 fi
 ok "haproxy accepts doc/haproxy.cfg"
@@ -166,7 +154,7 @@ done
 if [ ${#seen} -ne 4 ]; then
     bad "both backends answer through the proxy" "saw '$seen'"
     cat "$base/haproxy.out"
-    echo "$pass passed, $fail failed"
+    report
     exit 1
 fi
 ok "both backends answer through the proxy"
@@ -308,9 +296,8 @@ for n in s1 s2; do
     fi
 done
 
-if [ "$fail" -ne 0 ]; then
+if [ "$FAILED" -ne 0 ]; then
     echo "--- haproxy output"
     tail -20 "$base/haproxy.out"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

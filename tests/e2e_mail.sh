@@ -321,5 +321,4 @@ else
     bad "504 after the 10 s reply deadline" "took $ELAPSED s"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+report

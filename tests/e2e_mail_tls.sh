@@ -376,5 +376,4 @@ else
 fi
 no_children "relay that never answers" "$PID_HANG"
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+report

@@ -15,29 +15,12 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 SERVER=${SERVER:-./server}
 
-pass=0
-fail=0
-ok() {
-    pass=$((pass + 1))
-    echo "ok   $1"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1${2:+ ($2)}"
-}
-# check NAME COMMAND...: passes when the command succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
+# shellcheck source=tests/lib_check.sh
+source tests/lib_check.sh
+
 # matches VALUE REGEX (for check, which cannot run [[ ]] itself)
 matches() {
     [[ $1 =~ $2 ]]
-}
-# eq NAME GOT WANT
-eq() {
-    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi
 }
 
 base=$(mktemp -d /tmp/e2e_static.XXXXXX)
@@ -92,7 +75,7 @@ for _ in $(seq 1 100); do
 done
 if ! curl -s -o /dev/null "$url/echo/up"; then
     bad "server starts" "nothing listens on $port"
-    echo "$pass passed, $fail failed"
+    report
     exit 1
 fi
 ok "server starts"
@@ -339,8 +322,8 @@ eq "vanishing downloaders leave the server well" \
 # ---- traversal over raw sockets ----------------------------------------------
 while read -r line; do
     case $line in
-    ok*) pass=$((pass + 1)) ;;
-    FAIL*) fail=$((fail + 1)) ;;
+    ok*) PASSED=$((PASSED + 1)) ;;
+    FAIL*) FAILED=$((FAILED + 1)) ;;
     esac
     echo "$line"
 done < <(PORT=$port SECRET=$secret python3 - <<'EOF'
@@ -431,5 +414,4 @@ print(("ok  " if ok else "FAIL") + " pipelined ranges on one connection")
 EOF
 )
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

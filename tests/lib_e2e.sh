@@ -2,12 +2,13 @@
 #
 # Expects PY (a python3) and TMP (a scratch directory, removed on exit) to be
 # set. Gives: PIDS (append the PIDs of what you start: they are stopped on
-# exit), ok/bad/check to count results, free_port, start_sink (an SMTP sink)
-# and start_server.
+# exit), ok/bad/check/eq/report (lib_check.sh), free_port, start_sink (an
+# SMTP sink) and start_server.
+
+# shellcheck source=tests/lib_check.sh
+source tests/lib_check.sh
 
 PIDS=()
-PASSED=0
-FAILED=0
 
 cleanup() {
     for pid in "${PIDS[@]}"; do
@@ -19,29 +20,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-ok() {
-    PASSED=$((PASSED + 1))
-    echo "ok   $1"
-}
-
-bad() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $1"
-    [ -n "${2:-}" ] && echo "     $2"
-}
-
-# check NAME COMMAND...: passes when the command succeeds.
-check() {
-    local name=$1
-    shift
-    local out
-    if out=$("$@" 2>&1); then
-        ok "$name"
-    else
-        bad "$name" "$out"
-    fi
-}
 
 free_port() {
     $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
