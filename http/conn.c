@@ -184,11 +184,9 @@ conn_close(struct conn *c)
 
 /* File bytes one connection sends before it lets the others have a turn
  * (loop_defer), so that one fast reader of a large file cannot keep its loop
- * from everyone else for as long as its socket buffer keeps draining. It
- * also keeps the send queue short: one sendfile() of a whole megabyte queues
- * all of it beyond the peer's window, and that backlog is then transmitted
- * from the ACK path, on the CPU of whoever reads it (on loopback, the
- * client's). lighttpd uses the same figure per connection and round. */
+ * from everyone else for as long as its socket keeps draining (how much the
+ * socket itself holds back is NOTSENT_LOWAT's business, in loop.c).
+ * lighttpd uses the same figure per connection and round. */
 #define SEND_TURN (256 * 1024)
 
 static void

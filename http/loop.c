@@ -46,6 +46,14 @@
 /* Events taken per epoll_wait. */
 #define MAX_EVENTS 256
 
+/* Unsent bytes a socket may hold beyond what the peer's window lets out
+ * (TCP_NOTSENT_LOWAT). A large file then leaves in window-sized sendfile()
+ * calls from this thread, instead of sitting in the socket as a backlog of up
+ * to its whole send buffer, which the kernel transmits from the ACK path, on
+ * whichever CPU takes the ACK (on loopback, the client's). It also bounds the
+ * kernel memory a slow reader holds to its window plus this. */
+#define NOTSENT_LOWAT (32 * 1024)
+
 /* How long after the last response a closing connection's input is drained. */
 #define LINGER_MS 2000
 
@@ -323,6 +331,8 @@ accept_all(struct loop *loop)
         /* Responses leave in one write each, so Nagle only delays them. */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        int lowat = NOTSENT_LOWAT;
+        setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
         struct conn *c = malloc(sizeof(*c));
         if (c == NULL) {
             close(fd);

@@ -180,6 +180,18 @@ def slow_upload(srv):
     probe.finish("slow upload")
 
 
+def send_queue(local_port, remote_port):
+    """Bytes queued in the send buffer of a loopback TCP socket, sent or not
+    (the tx_queue column of /proc/net/tcp), or None without such a socket."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (int(fields[1].split(":")[1], 16) == local_port
+                    and int(fields[2].split(":")[1], 16) == remote_port):
+                return int(fields[4].split(":")[0], 16)
+    return None
+
+
 def never_reads(srv):
     probe = Probe(srv.port)
     probe.start()
@@ -187,8 +199,13 @@ def never_reads(srv):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", srv.port))
     s.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-    t0 = time.monotonic()
-    time.sleep(4.5)  # write timeout is 3 s
+    time.sleep(1.5)
+    # Kernel memory is the server's too: a reader that stalls must not pin a
+    # send buffer's worth (megabytes) of the file in its socket.
+    queued = send_queue(srv.port, s.getsockname()[1])
+    check(f"a client that never reads holds {queued} bytes of the server's send queue",
+          queued is not None and queued <= 128 * 1024, queued)
+    time.sleep(3)  # write timeout is 3 s
     total = 0
     s.settimeout(5)
     try:
