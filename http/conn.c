@@ -241,7 +241,12 @@ flush(struct conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                /* Not an error: the peer's window is full; EPOLLOUT resumes us. */
+                /* Not an error: the socket holds all it may (NOTSENT_LOWAT);
+                 * EPOLLOUT resumes us once the peer takes some. A segment held
+                 * back by the cork must go now: when nothing else is in flight,
+                 * no ACK would ever come to raise that EPOLLOUT. */
+                if (c->corked)
+                    set_cork(c, false);
                 c->writable = false;
                 if (!c->out_watched) {
                     if (loop_watch_output(c->loop, c) < 0)
