@@ -1048,6 +1048,20 @@ replace_blob(struct fixture *fx, size_t len)
     return fresh;
 }
 
+/* GET /blob.bin answers with what replace_blob() put there: its length,
+ * its bytes, and an ETag other than old_etag. */
+static void
+assert_new_blob(struct fixture *fx, const char *old_etag, const char *fresh, size_t len)
+{
+    struct response res;
+    serve(fx, &res, "GET", "/blob.bin", NULL);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.length, (off_t)len);
+    assert_string_not_equal(hdr(&res, "ETag"), old_etag);
+    assert_body(&res, fresh, len);
+    response_discard(&res);
+}
+
 static void
 test_static_large_file_changed_between_checks(void **state)
 {
@@ -1076,12 +1090,7 @@ test_static_large_file_changed_between_checks(void **state)
     /* After the check the new version, with new validators; a response
      * still queued from before keeps reading the old inode. */
     expire_cache(fx);
-    serve(fx, &res, "GET", "/blob.bin", NULL);
-    assert_int_equal(res.status, 200);
-    assert_int_equal(res.length, 50000);
-    assert_string_not_equal(hdr(&res, "ETag"), etag);
-    assert_body(&res, fresh, 50000);
-    response_discard(&res);
+    assert_new_blob(fx, etag, fresh, 50000);
     assert_body(&old, fx->blob, fx->blob_len);
     assert_true(fcntl(cached, F_GETFD) >= 0);
     response_discard(&old);
@@ -1099,12 +1108,7 @@ test_static_large_file_changed_between_checks(void **state)
     assert_null(res.body_free); /* its own descriptor */
     response_discard(&res);
     fresh = replace_blob(fx, 30000);
-    serve(fx, &res, "GET", "/blob.bin", NULL);
-    assert_int_equal(res.status, 200);
-    assert_int_equal(res.length, 30000);
-    assert_string_not_equal(hdr(&res, "ETag"), etag);
-    assert_body(&res, fresh, 30000);
-    response_discard(&res);
+    assert_new_blob(fx, etag, fresh, 30000);
     free(fresh);
 }
 
