@@ -219,8 +219,16 @@ flush(struct conn *c)
             if (c->body_sent < c->body_len)
                 iov[cnt++] =
                     (struct iovec){(char *)c->body + c->body_sent, c->body_len - c->body_sent};
-            /* SIGPIPE is ignored process-wide, so plain write/writev will do. */
-            n = cnt == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, cnt);
+            /* SIGPIPE is ignored process-wide, so plain write/writev will do.
+             * A head before a file body goes with MSG_MORE: the kernel holds
+             * it for sendfile() to fill the segment, so that a mid-size file
+             * does not arrive as a lone head segment and then its body. */
+            if (cnt == 2)
+                n = writev(c->fd, iov, cnt);
+            else if (c->file_off < c->file_end)
+                n = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_MORE);
+            else
+                n = write(c->fd, iov[0].iov_base, iov[0].iov_len);
             if (n > 0) {
                 size_t head = c->out_len - c->out_sent;
                 size_t used = (size_t)n < head ? (size_t)n : head;

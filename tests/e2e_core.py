@@ -190,6 +190,28 @@ def test_files(srv, root):
     check("no file written outside the root", not os.path.exists(os.path.join(os.path.dirname(root), "passwd")))
 
 
+def data_segments_in(sock):
+    """Data segments this socket has received (struct tcp_info's tcpi_data_segs_in)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return int.from_bytes(info[152:156], sys.byteorder)
+
+
+def test_one_segment(srv, root):
+    # A file too large to be cached in memory (16 KiB) and too small to be
+    # corked (64 KiB) leaves by sendfile() after its head: the head must wait
+    # for the body, not go ahead in a segment of its own. On a new loopback
+    # connection a segment holds up to half the peer's first window (32 KiB).
+    body = os.urandom(24000)
+    with open(os.path.join(root, "mid.bin"), "wb") as f:
+        f.write(body)
+    with srv.connect() as s:
+        before = data_segments_in(s.s)
+        s.sendall(b"GET /files/mid.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, _, _, b, _ = read_response(s)
+        segs = data_segments_in(s.s) - before
+    check("a 24 KB file and its head arrive in one TCP segment", st == 200 and b == body and segs == 1, (st, len(b), segs))
+
+
 def test_chunked_and_continue(srv, root):
     chunks = b"5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: t\r\n\r\n"
     st, rs, h, b, _ = request(srv, b"POST /files/chunked.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
@@ -418,6 +440,7 @@ def main():
         try:
             test_routes(srv)
             test_files(srv, root)
+            test_one_segment(srv, root)
             test_head(srv)
             test_chunked_and_continue(srv, root)
             test_keepalive_pipelining(srv)
