@@ -317,6 +317,28 @@ reopen_log(const char *log_path)
         log_err("cannot reopen log file '%s': %s", log_path, strerror(errno));
 }
 
+/* Closes the listening socket once every loop has let go of it, rather than
+ * after the last response: a connection the kernel queues for us meanwhile
+ * would only wait for our exit and then be reset. With --reuseport the other
+ * processes on the port then take every new connection, and with
+ * net.ipv4.tcp_migrate_req=1 also those still queued here. Returns false,
+ * leaving the socket open, if a loop has not let go within the grace period. */
+static bool
+close_listener(int fd, struct loop **loops, int n)
+{
+    for (int ms = 0; ms < SHUTDOWN_GRACE_MS; ms++) {
+        int i = 0;
+        while (i < n && loop_left_port(loops[i]))
+            i++;
+        if (i == n) {
+            close(fd);
+            return true;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    return false;
+}
+
 static void *
 loop_thread(void *arg)
 {
@@ -436,9 +458,11 @@ main(int argc, char **argv)
     }
     for (int i = 0; i < cfg.threads; i++)
         loop_stop(loops[i]);
+    bool closed = close_listener(listen_fd, loops, cfg.threads);
     for (int i = 0; i < cfg.threads; i++)
         pthread_join(threads[i], NULL);
-    close(listen_fd);
+    if (!closed)
+        close(listen_fd);
     if (!pool_stop(SHUTDOWN_GRACE_MS / 3)) {
         /* A relay job is stuck on a slow SMTP host past the grace period:
          * leave no openssl child behind it. */

@@ -763,9 +763,16 @@ conn_timeout(struct conn *c)
 void
 conn_drain(struct conn *c)
 {
-    if (c->state == CONN_HEAD && c->in_len == 0 && !has_output(c)) {
-        conn_close(c);
-        return;
+    /* Idle between requests: close now, as its client expects a kept-alive
+     * connection may be closed, unless a request is already waiting in the
+     * socket. A new connection has the rest of the grace period for its
+     * first request. Either way the answer says Connection: close. */
+    if (c->state == CONN_HEAD && c->in_len == 0 && !has_output(c) && c->requests > 0) {
+        char b;
+        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+            conn_close(c);
+            return;
+        }
     }
     c->close_after = true;
 }

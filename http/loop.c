@@ -78,6 +78,7 @@ struct loop {
     unsigned ndeferred;
     unsigned nconns;
     bool accepting;
+    atomic_bool left_port; /* stopped for good: listen_fd is no longer used */
     long long accept_resume_ms;
     bool stopping;
     long long stop_deadline_ms;
@@ -251,6 +252,7 @@ loop_new(const struct server_config *cfg, int listen_fd, struct gzcache *gz, cha
         goto fail;
     }
     loop->accepting = true;
+    atomic_init(&loop->left_port, false);
     return loop;
 fail:
     loop_free(loop);
@@ -296,6 +298,12 @@ loop_stop(struct loop *loop)
     atomic_store(&draining, true);
     atomic_store(&stop_requested, true);
     wake(loop);
+}
+
+bool
+loop_left_port(struct loop *loop)
+{
+    return atomic_load_explicit(&loop->left_port, memory_order_acquire);
 }
 
 void
@@ -378,6 +386,7 @@ begin_stop(struct loop *loop)
     if (loop->accepting)
         listen_watch(loop, false);
     loop->accepting = false;
+    atomic_store_explicit(&loop->left_port, true, memory_order_release);
     for (int k = 0; k < NUM_TIMERS; k++) {
         struct timer *head = &loop->timers[k];
         for (struct timer *t = head->next, *next; t != head; t = next) {

@@ -29,6 +29,10 @@ void loop_run(struct loop *loop);
  * loop_run. Async-signal-safe (an eventfd write), callable from any thread. */
 void loop_stop(struct loop *loop);
 
+/* True once a stopping loop no longer watches or accepts on the listening
+ * socket, so that the socket may be closed while it finishes its responses. */
+bool loop_left_port(struct loop *loop);
+
 /* Hands a finished job back to its loop; job->done runs on the loop thread.
  * Callable from any thread. */
 void loop_post(struct loop *loop, struct job *job);

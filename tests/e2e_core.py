@@ -381,6 +381,40 @@ def test_process(root):
     check("--help lists the flags", p.returncode == 0 and b"--directory" in p.stdout and b"--threads" in p.stdout)
 
 
+def test_stop():
+    """SIGTERM: the port closes at once; a connection idle between requests
+    is closed, and one made just before whose request comes late is answered."""
+    srv = Server()
+    idle = srv.connect()
+    idle.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
+    read_response(idle)
+    fresh = srv.connect()
+    time.sleep(0.2)  # accepted by now
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    try:
+        socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+        refused = False
+    except ConnectionRefusedError:
+        refused = True
+    check("on SIGTERM the port closes at once, before the last response",
+          refused and srv.proc.poll() is None, (refused, srv.proc.poll()))
+    check("on SIGTERM a connection idle between requests is closed", is_closed(idle))
+    fresh.sendall(b"GET /echo/late HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        st, _, h, body, _ = read_response(fresh)
+    except (EOFError, OSError) as e:
+        st, h, body = e, {}, b""
+    check("a connection made before SIGTERM still gets its answer, with Connection: close",
+          st == 200 and body == b"late" and h.get("connection") == "close", (st, body))
+    try:
+        code = srv.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        srv.proc.kill()
+        code = "hung"
+    check("and the server exits 0", code == 0, code)
+
+
 def test_log_reopen_and_reuseport(root):
     log = os.path.join(root, "access.log")
     srv = Server("--log", log, quiet=False)
@@ -456,6 +490,7 @@ def main():
         test_max_requests()
         test_upload_limit_and_abort(root)
         test_process(root)
+        test_stop()
         test_trace(root)
         test_log_reopen_and_reuseport(root)
         timeouts.join()

@@ -5,7 +5,7 @@ set -e
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for pkg in build-essential libcmocka-dev curl netcat-openbsd python3 python3-aiosmtpd gzip \
-           openssl ca-certificates clang libclang-rt-dev util-linux procps haproxy \
+           openssl ca-certificates clang libclang-rt-dev util-linux iproute2 procps haproxy \
            groff-base man-db; do
     have_pkg "$pkg" || need+=("$pkg")
 done
