@@ -3,7 +3,8 @@
 # real server against a real SMTP server (tests/smtp_sink.py, aiosmtpd) that
 # speaks implicit TLS or STARTTLS with certificates made for this run.
 #
-# Checks: both modes deliver with AUTH inside TLS; a self-signed certificate,
+# Checks: both modes deliver with AUTH inside TLS, implicit TLS also to ::1,
+# where the certificate must name the address; a self-signed certificate,
 # an unknown CA, the wrong host name, an expired certificate, TLS against a
 # plain port, STARTTLS that is not offered, a refused connection and a relay
 # that never answers are refused (502/504) with nothing stored; a relay
@@ -48,7 +49,7 @@ email_in_dn = no
 [any]
 commonName = supplied
 [local]
-subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
 [wrong]
 subjectAltName = DNS:wrong.test
 EOF
@@ -294,6 +295,29 @@ check "STARTTLS: no AUTH, MAIL FROM or secret in the clear" \
     clear_of start AUTH "MAIL FROM" "RCPT TO" s3cret "$B64_SECRET"
 check "STARTTLS: a TLS handshake crossed the tap" has_tls_handshake start
 no_children "STARTTLS" "$SERVER_PID"
+
+# ---- implicit TLS to an IPv6 address --------------------------------------
+
+# The address itself is the name checked (-verify_ip): the good certificate
+# lists ::1, the wrong one does not.
+if $PY -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    start_sink v6 --host ::1 --tls-cert "$PKI/good.pem" --tls-key "$PKI/good.key" --auth relay:s3cret
+    start_server v6 -- --smtp-host ::1 --smtp-port "$SINK_PORT" --smtp-tls implicit "${CA[@]}" \
+        --smtp-user relay
+    post "$SERVER_PORT"
+    expect_status "IPv6 (::1), implicit TLS with AUTH: 200" 200
+    check "IPv6: stored, over TLS, AUTH as relay" stored_tls v6 relay
+    start_sink v6wrong --host ::1 --tls-cert "$PKI/wrong.pem" --tls-key "$PKI/wrong.key" \
+        --auth relay:s3cret
+    start_server v6wrong -- --smtp-host ::1 --smtp-port "$SINK_PORT" --smtp-tls implicit \
+        "${CA[@]}" --smtp-user relay
+    post "$SERVER_PORT"
+    expect_status "IPv6: a certificate that does not name ::1 is refused: 502" 502
+    eq "IPv6: nothing stored by the wrong host" "$(count v6wrong)" 0
+    no_children "IPv6" "$SERVER_PID"
+else
+    echo "skip IPv6 checks: ::1 is not available"
+fi
 
 # ---- refusals: 502, nothing stored, no child left -------------------------
 

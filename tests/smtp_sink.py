@@ -12,7 +12,8 @@ always finds the .eml complete:
                 "auth_login": ... or null, "tls": true when it came over TLS}
 
 Options:
-    --port N          port on 127.0.0.1 (required)
+    --port N          port to listen on (required)
+    --host ADDR       address to listen on (default 127.0.0.1; ::1 for IPv6)
     --store DIR       where to write messages (default: do not store)
     --auth USER:PASS  require AUTH (PLAIN or LOGIN; no TLS needed) before MAIL
     --reject ADDR     answer 550 to RCPT TO:<ADDR> (repeatable)
@@ -95,7 +96,7 @@ def make_authenticator(user, password):
     return authenticate
 
 
-async def hang(port):
+async def hang(host, port):
     """Accepts connections and never says a word; keeps them open."""
     held = []
 
@@ -104,7 +105,7 @@ async def hang(port):
         await reader.read()  # until the client gives up
         writer.close()
 
-    server = await asyncio.start_server(on_connect, "127.0.0.1", port)
+    server = await asyncio.start_server(on_connect, host, port)
     print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -117,6 +118,7 @@ async def hang(port):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--store")
     ap.add_argument("--auth", metavar="USER:PASS")
     ap.add_argument("--reject", action="append", default=[], metavar="ADDR")
@@ -130,7 +132,7 @@ def main():
         ap.error("--tls-cert and --tls-key go together, and --starttls needs them")
 
     if args.hang:
-        asyncio.run(hang(args.port))
+        asyncio.run(hang(args.host, args.port))
         return
 
     if args.store:
@@ -149,7 +151,7 @@ def main():
             # aiosmtpd only counts STARTTLS as TLS: with implicit TLS,
             # auth_require_tls would refuse AUTH on a connection that has it.
             kwargs.update(ssl_context=ctx)
-    controller = Controller(Sink(args.store, args.reject), hostname="127.0.0.1",
+    controller = Controller(Sink(args.store, args.reject), hostname=args.host,
                             port=args.port, server_hostname="sink.test", **kwargs)
     controller.start()
     print("ready", flush=True)
