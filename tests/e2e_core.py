@@ -389,14 +389,17 @@ def test_stop():
     idle.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
     read_response(idle)
     fresh = srv.connect()
-    time.sleep(0.2)  # accepted by now
+    # The accept queue is first in, first out: once a later connection has
+    # been answered, this one has been accepted.
+    request(srv, b"GET /echo/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     srv.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.2)
-    try:
-        socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
-        refused = False
-    except ConnectionRefusedError:
-        refused = True
+    refused, deadline = False, time.time() + 1
+    while not refused and time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+            time.sleep(0.02)
+        except ConnectionRefusedError:
+            refused = True
     check("on SIGTERM the port closes at once, before the last response",
           refused and srv.proc.poll() is None, (refused, srv.proc.poll()))
     check("on SIGTERM a connection idle between requests is closed", is_closed(idle))
