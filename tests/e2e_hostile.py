@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from lib_e2e import check, free_port, summary
+from lib_e2e import check, free_port, summary, tcp_sockets
 
 SERVER = os.environ.get("SERVER", "./server")
 # Sanitizer builds are several times slower; the probe limit allows for it.
@@ -183,12 +183,9 @@ def slow_upload(srv):
 def send_queue(local_port, remote_port):
     """Bytes queued in the send buffer of a loopback TCP socket, sent or not
     (the tx_queue column of /proc/net/tcp), or None without such a socket."""
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            if (int(fields[1].split(":")[1], 16) == local_port
-                    and int(fields[2].split(":")[1], 16) == remote_port):
-                return int(fields[4].split(":")[0], 16)
+    for local, remote, _, tx_queue in tcp_sockets():
+        if local == local_port and remote == remote_port:
+            return tx_queue
     return None
 
 

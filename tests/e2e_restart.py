@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from lib_e2e import check, free_port, summary
+from lib_e2e import check, free_port, summary, tcp_sockets
 
 SERVER = os.environ.get("SERVER", "./server")
 PORT = free_port()
@@ -28,12 +28,7 @@ CLIENTS = 6
 
 def listeners():
     """How many sockets listen on PORT (state 0A in /proc/net/tcp)."""
-    n = 0
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            n += state == "0A" and int(local.split(":")[1], 16) == PORT
-    return n
+    return sum(1 for local, _, state, _ in tcp_sockets() if local == PORT and state == "0A")
 
 
 def start(want):

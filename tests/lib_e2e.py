@@ -19,6 +19,16 @@ def free_port():
     return port
 
 
+def tcp_sockets():
+    """The IPv4 TCP sockets of /proc/net/tcp, as (local port, remote port,
+    state, tx_queue) tuples; state is the kernel's hex code ("0A": listen)."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            yield (int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16),
+                   fields[3], int(fields[4].split(":")[0], 16))
+
+
 def summary():
     """Prints the closing line and returns the exit status."""
     print(f"{results['passed']} passed, {results['failed']} failed")
