@@ -212,6 +212,37 @@ def test_one_segment(srv, root):
     check("a 24 KB file and its head arrive in one TCP segment", st == 200 and b == body and segs == 1, (st, len(b), segs))
 
 
+def test_cork_released(srv, root):
+    # A file of 64 KiB or more goes out under TCP_CORK, which holds a partial
+    # last segment for up to 200 ms unless the cork is taken off. Each
+    # response, whole file or range, alone or pipelined, must end at once.
+    sizes = (65536, 100000, 262147, 1048583)
+    files = {}
+    for n in sizes:
+        files[n] = os.urandom(n)
+        with open(os.path.join(root, f"cork{n}.bin"), "wb") as f:
+            f.write(files[n])
+    big = files[sizes[-1]]
+    asks = [(f"/files/cork{n}.bin", b"", 200, files[n]) for n in sizes]
+    asks += [(f"/files/cork{sizes[-1]}.bin", b"Range: bytes=0-69999\r\n", 206, big[:70000]),
+             (f"/files/cork{sizes[-1]}.bin", b"Range: bytes=1000-\r\n", 206, big[1000:])]
+    with srv.connect() as s:
+        for path, extra, want, body in asks:
+            t0 = time.monotonic()
+            s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+            st, _, _, b, _ = read_response(s)
+            dt = time.monotonic() - t0
+            what = f"{path} {extra.decode().strip() or 'whole'}"
+            check(f"{what}: all {len(body)} bytes within 100 ms ({dt * 1000:.1f} ms)",
+                  st == want and b == body and dt < 0.1, (st, len(b), dt))
+        t0 = time.monotonic()
+        s.sendall(b"".join(b"GET /files/cork%d.bin HTTP/1.1\r\nHost: x\r\n\r\n" % n for n in sizes[:2]))
+        got = [read_response(s) for _ in sizes[:2]]
+        dt = time.monotonic() - t0
+        check(f"two pipelined large files within 100 ms ({dt * 1000:.1f} ms)",
+              [g[3] for g in got] == [files[n] for n in sizes[:2]] and dt < 0.1, dt)
+
+
 def test_chunked_and_continue(srv, root):
     chunks = b"5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: t\r\n\r\n"
     st, rs, h, b, _ = request(srv, b"POST /files/chunked.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
@@ -478,6 +509,7 @@ def main():
             test_routes(srv)
             test_files(srv, root)
             test_one_segment(srv, root)
+            test_cork_released(srv, root)
             test_head(srv)
             test_chunked_and_continue(srv, root)
             test_keepalive_pipelining(srv)
