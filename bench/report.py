@@ -129,7 +129,7 @@ def fmt_ratio(r):
 
 class Cell:
     def __init__(self):
-        self.runs = []  # dicts: rps, p99_ms, cpu_us, wrk_cpu, bg, requests, errors
+        self.runs = []  # dicts: run, rps, p99_ms, cpu_us, wrk_cpu, bg, requests, errors
         self.fail = None
 
     def median(self, key):
@@ -151,6 +151,17 @@ class Cell:
         return total
 
 
+def paired_ratio(ours, peer, key):
+    """Median over runs of ours / peer, each run of ours against the same run of
+    the peer. The runs of one cell follow each other within seconds, while the
+    machine drifts between faster and slower phases that last longer than that:
+    pairing cancels the drift that a ratio of two medians keeps."""
+    theirs = {r["run"]: r[key] for r in peer.runs if r[key]}
+    ratios = [r[key] / theirs[r["run"]] for r in ours.runs
+              if r[key] is not None and r["run"] in theirs]
+    return statistics.median(ratios) if ratios else None
+
+
 def load(path, clk_tck):
     cells, skips, gzip_sizes, notes = {}, {}, {}, []
     with open(path) as f:
@@ -158,7 +169,7 @@ def load(path, clk_tck):
             fields = line.rstrip("\n").split("\t")
             kind = fields[0]
             if kind == "run":
-                server, row, conns, _run, ticks, wrk_cpu, duration, bg, out = fields[1:10]
+                server, row, conns, run, ticks, wrk_cpu, duration, bg, out = fields[1:10]
                 cell = cells.setdefault((server, row, int(conns)), Cell())
                 try:
                     with open(out, errors="replace") as o:
@@ -169,6 +180,7 @@ def load(path, clk_tck):
                 reqs = w["requests"]
                 cpu_s = int(ticks) / clk_tck
                 cell.runs.append({
+                    "run": int(run),
                     "rps": w["rps"],
                     "p99_ms": w["p99_ms"],
                     "cpu_us": cpu_s / reqs * 1e6 if reqs else None,
@@ -222,18 +234,21 @@ def cmd_table(args):
     for row in rows:
         for conns in conns_list:
             first = True
-            stats = {}
-            for server in servers:
-                cell = cells.get((server, row, conns))
-                if (server, row) in skips or cell is None or not cell.runs:
-                    continue
-                stats[server] = {
-                    "rps": cell.median("rps"),
-                    "cpu_us": cell.median("cpu_us"),
-                }
-            best_rps = max(((stats[p]["rps"], p) for p in peers if p in stats), default=None)
-            best_cpu = min(((stats[p]["cpu_us"], p) for p in peers
-                            if p in stats and stats[p]["cpu_us"] is not None), default=None)
+            # Against each peer, ours over theirs run by run; the line quotes
+            # the peer we compare worst against.
+            measured = {s: cells[(s, row, conns)] for s in servers
+                        if (s, row) not in skips and cells.get((s, row, conns)) and cells[(s, row, conns)].runs}
+            rps_vs = cpu_vs = None
+            if OURS in measured:
+                for p in peers:
+                    if p not in measured:
+                        continue
+                    r = paired_ratio(measured[OURS], measured[p], "rps")
+                    if r is not None and (rps_vs is None or r < rps_vs[0]):
+                        rps_vs = (r, p)
+                    r = paired_ratio(measured[OURS], measured[p], "cpu_us")
+                    if r is not None and (cpu_vs is None or r > cpu_vs[0]):
+                        cpu_vs = (r, p)
             for server in servers:
                 label = ROW_LABELS.get(row, row) if first else ""
                 first = False
@@ -286,11 +301,11 @@ def cmd_table(args):
                     p99_txt += "^"
                     censored += 1
                 rps_ratio = cpu_ratio = ""
-                if server == OURS and server in stats:
-                    if best_rps and best_rps[0]:
-                        rps_ratio = f"{fmt_ratio(stats[server]['rps'] / best_rps[0])} {best_rps[1]}"
-                    if best_cpu and best_cpu[0] and stats[server]["cpu_us"] is not None:
-                        cpu_ratio = f"{fmt_ratio(stats[server]['cpu_us'] / best_cpu[0])} {best_cpu[1]}"
+                if server == OURS:
+                    if rps_vs:
+                        rps_ratio = f"{fmt_ratio(rps_vs[0])} {rps_vs[1]}"
+                    if cpu_vs:
+                        cpu_ratio = f"{fmt_ratio(cpu_vs[0])} {cpu_vs[1]}"
                 lines.append([
                     label, str(conns), name,
                     f"{cell.median('rps'):,.0f}",
@@ -311,8 +326,9 @@ def cmd_table(args):
     print("spread = (max - min) / median of req/s over the runs. wrk CPU = wrk's CPU time / its wall time.")
     print("other = CPU time that other processes took on the server's CPU during the run (user, system")
     print("and steal, less the server's own): the background noise of a shared machine.")
-    print("vs best peer: ours / best peer on that line; req/s above 1.00x is faster, CPU/req below 1.00x")
-    print("is cheaper. Best = highest req/s, resp. lowest CPU/req, among the peers measured.")
+    print("vs best peer: ours / a peer's, run by run (each run of a cell measures every server back to")
+    print("back), median over the runs; against each peer in turn, and the line names the peer that")
+    print("comes out best against us. req/s above 1.00x is faster, CPU/req below 1.00x is cheaper.")
     if client_bound:
         print("* wrk used >= 95% of its CPU: req/s there is limited by the client as much as by the")
         print("  server, so CPU/req is the fairer comparison on those lines.")

@@ -7,7 +7,8 @@
 #   ROWS="small json" SERVERS="server nginx" CONNS=50 bash bench/run.sh
 #
 # Environment:
-#   RUNS         measured runs per cell; the table quotes medians (default 3)
+#   RUNS         measured runs per cell; the table quotes medians, and its
+#                ratios to peers run by run (default 3)
 #   DURATION     seconds per measured run (default 3)
 #   WARMUP       seconds of the unmeasured warm-up run per cell (default 1)
 #   QUICK=1      defaults RUNS=1 DURATION=2
