@@ -153,9 +153,9 @@ class Cell:
 
 def paired_ratio(ours, peer, key):
     """Median over runs of ours / peer, each run of ours against the same run of
-    the peer. The runs of one cell follow each other within seconds, while the
-    machine drifts between faster and slower phases that last longer than that:
-    pairing cancels the drift that a ratio of two medians keeps."""
+    the peer. Run n of every server in a cell comes within seconds of the others,
+    while the machine drifts between faster and slower phases that last longer
+    than that: pairing cancels the drift that a ratio of two medians keeps."""
     theirs = {r["run"]: r[key] for r in peer.runs if r[key]}
     ratios = [r[key] / theirs[r["run"]] for r in ours.runs
               if r[key] is not None and r["run"] in theirs]
@@ -236,8 +236,11 @@ def cmd_table(args):
             first = True
             # Against each peer, ours over theirs run by run; the line quotes
             # the peer we compare worst against.
-            measured = {s: cells[(s, row, conns)] for s in servers
-                        if (s, row) not in skips and cells.get((s, row, conns)) and cells[(s, row, conns)].runs}
+            measured = {}
+            for s in servers:
+                cell = cells.get((s, row, conns))
+                if (s, row) not in skips and cell and cell.runs:
+                    measured[s] = cell
             rps_vs = cpu_vs = None
             if OURS in measured:
                 for p in peers:
