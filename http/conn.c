@@ -315,7 +315,8 @@ read_some(struct conn *c)
 static void
 consume(struct conn *c, size_t n)
 {
-    memmove(c->in, c->in + n, c->in_len - n);
+    if (n < c->in_len) /* (with nothing left, in may be NULL: given back) */
+        memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
     c->scanned = 0;
 }
@@ -470,6 +471,7 @@ conn_job_done(struct job *job)
     c->state = CONN_HEAD;
     if (c->close_after)
         cj->res.close = true;
+    cj->res.http10 = c->http10; /* the job built its answer without the request */
     char path[sizeof(cj->target) + 8];
     int n = snprintf(path, sizeof(path), "%s%s", strcmp(cj->target, "/mail") ? "/files/" : "",
                      cj->target);
@@ -547,6 +549,7 @@ handle_request(struct conn *c, const struct http_request *req, size_t head_len)
     struct response res;
     struct route_body rb;
     c->requests++;
+    c->http10 = req->minor_version == 0;
     note_forwarded(c, req);
     http_route(ctx, req, &res, &rb);
     if (c->requests >= (unsigned)ctx->cfg->max_requests || loop_is_stopping(c->loop))
@@ -597,6 +600,16 @@ process(struct conn *c)
         }
         if (c->state != CONN_HEAD || c->in_len == 0)
             return;
+        /* Empty lines before a request (a CRLF some clients send after a
+         * POST body, RFC 9112 section 2.2) leave the connection idle, not
+         * half way through a head that is due in time. */
+        size_t blank = 0;
+        while (blank + 1 < c->in_len && c->in[blank] == '\r' && c->in[blank + 1] == '\n')
+            blank += 2;
+        if (blank > 0) {
+            consume(c, blank);
+            continue;
+        }
         if (has_large_output(c) || (c->out && CONN_OUT_BUF - c->out_len < OUT_RESERVE))
             return; /* answer what is queued before reading more */
         struct http_request req;
@@ -747,6 +760,15 @@ conn_timeout(struct conn *c)
 {
     enum timer_kind kind = c->timer.kind;
     loop_timer_set(c->loop, &c->timer, TIMER_NONE);
+    if (kind == TIMER_BODY && c->rb.plan == BODY_NONE) {
+        /* A body nobody wants, after its answer went out: that answer was
+         * the one response to the request, so just stop reading and close. */
+        c->close_after = true;
+        c->state = CONN_CLOSING;
+        c->writable = true;
+        conn_run(c);
+        return;
+    }
     if ((kind == TIMER_HEAD || kind == TIMER_BODY) && !has_output(c)) {
         /* Tell the client why, as nginx does, then close. */
         consume(c, c->in_len);

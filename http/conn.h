@@ -92,6 +92,7 @@ struct conn {
     struct lru_node defer;   /* its place there */
     bool eof;                /* the client closed its sending side */
     bool close_after;        /* close once the output is flushed */
+    bool http10;             /* the current request is HTTP/1.0 */
     long long started_us;    /* when the current request's head began */
     bool trusted_proxy;      /* the peer is a --trusted-proxy */
     char client[INET6_ADDRSTRLEN + 8];

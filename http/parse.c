@@ -438,10 +438,14 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
         return parse_fail_why(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
     if (!split_target(req))
         return parse_fail_why(req, 400, "the request target is not a path or an http URL");
-    if (req->minor_version >= 1)
+    if (req->minor_version >= 1) {
         req->keep_alive = !conn_close;
-    else
+    } else {
         req->keep_alive = conn_keep && !conn_close;
+        /* An HTTP/1.0 client is never sent a 1xx (RFC 9110 section 15.2),
+         * so its 100-continue is ignored (section 10.1.1). */
+        req->expect_continue = false;
+    }
     return (int)(p - buf);
 }
 

@@ -293,6 +293,17 @@ def test_close(srv):
         s.sendall(b"GET /echo/old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         st, _, h, b, _ = read_response(s)
         check("HTTP/1.0 keep-alive is said and kept", h.get("connection") == "keep-alive" and not is_closed(s, 0.3), h)
+    with srv.connect() as s:
+        # The upload's answer comes from a pool job; it must still say keep-alive
+        # to an HTTP/1.0 client, and an HTTP/1.0 Expect gets no 1xx.
+        s.sendall(b"POST /files/k10 HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 2\r\n\r\nhi")
+        st, _, h, _, _ = read_response(s)
+        check("HTTP/1.0 upload: 201 (no 100 Continue) with Connection: keep-alive",
+              st == 201 and h.get("connection") == "keep-alive", (st, h))
+        s.sendall(b"GET /echo/next HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        st, _, h, b, _ = read_response(s)
+        check("and the connection serves the next request", st == 200 and b == b"next", (st, b))
 
 
 def test_errors(srv):
@@ -338,9 +349,50 @@ def test_concurrency(srv):
         s.close()
 
 
-def test_timeouts():
-    srv = Server("--keepalive-timeout", "500")
+def read_until_closed(s, limit):
+    """Everything the server sends until it closes (or limit seconds pass)."""
+    s.settimeout(limit)
+    data = b""
     try:
+        while True:
+            c = s.recv(4096)
+            if not c:
+                break
+            data += c
+    except OSError:
+        pass
+    return data
+
+
+def test_timeouts():
+    tmp = tempfile.mkdtemp()
+    srv = Server("--keepalive-timeout", "500", "--body-timeout", "1000", directory=tmp)
+    try:
+        with srv.connect() as s:
+            # A GET's unwanted body that stalls: its 200 is the one answer.
+            s.sendall(b"GET /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+            t0 = time.time()
+            data = read_until_closed(s, 5)
+            check(f"a stalled unwanted body: one 200, then a quiet close ({time.time()-t0:.2f} s)",
+                  data.count(b"HTTP/1.1") == 1 and data.startswith(b"HTTP/1.1 200 OK"), data)
+        st, _, _, b, _ = request(srv, b"GET /echo/alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        check("and the server still serves", st == 200 and b == b"alive", (st, b))
+        with srv.connect() as s:
+            # An upload that stalls after all its buffered bytes were written out.
+            s.sendall(b"POST /files/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+            data = read_until_closed(s, 5)
+        st, _, _, b, _ = request(srv, b"GET /echo/alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        check("a stalled upload gets 408, leaves no file, and the server still serves",
+              data.startswith(b"HTTP/1.1 408 ") and sorted(os.listdir(tmp)) == [] and b == b"alive",
+              (data[:40], os.listdir(tmp), st))
+        with srv.connect() as s:
+            # A CRLF after a POST body is an empty line before no request: idle.
+            s.sendall(b"POST /files/crlf HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi\r\n")
+            t0 = time.time()
+            data = read_until_closed(s, 5)
+            dt = time.time() - t0
+            check(f"a CRLF after a body leaves the connection idle: closed at the keep-alive timeout, no 408 ({dt:.2f} s)",
+                  data.count(b"HTTP/1.1") == 1 and data.startswith(b"HTTP/1.1 201") and dt < 2, (data, dt))
         with srv.connect() as s:
             s.sendall(b"GET /echo/a HTTP/1.1\r\nHost: x\r\n\r\n")
             read_response(s)
@@ -364,6 +416,7 @@ def test_timeouts():
             check(f"incomplete head gets 408 at the deadline ({dt:.1f} s)", data.startswith(b"HTTP/1.1 408 Request Timeout") and 8 < dt < 13, (data[:40], dt))
     finally:
         srv.stop()
+        shutil.rmtree(tmp)
 
 
 def test_max_requests():
@@ -499,6 +552,14 @@ def test_trace(root):
     check("--trace shows both heads with CR LF visible", "< GET /echo/t HTTP/1.1\\r\\n" in err and "> HTTP/1.1 200 OK\\r\\n" in err, err[:300])
 
 
+def in_thread(test):
+    """Runs test; an exception (say, a refused connection) is a failed check."""
+    try:
+        test()
+    except Exception as e:  # noqa: BLE001 - any of them means the test broke
+        check(f"{test.__name__} ran to its end", False, repr(e))
+
+
 def main():
     tmp = tempfile.mkdtemp()
     root = os.path.join(tmp, "root")
@@ -520,7 +581,7 @@ def main():
         finally:
             code, err = srv.stop()
             check("server exited cleanly", code == 0, (code, err[-2000:]))
-        timeouts = threading.Thread(target=test_timeouts)
+        timeouts = threading.Thread(target=in_thread, args=(test_timeouts,))
         timeouts.start()
         test_max_requests()
         test_upload_limit_and_abort(root)

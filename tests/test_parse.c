@@ -198,6 +198,11 @@ test_parse_connection_semantics(void **state)
     assert_true(req.keep_alive);
     assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n") > 0);
     assert_true(req.chunked);
+    /* 100-continue is for HTTP/1.1; an HTTP/1.0 client is never sent a 1xx. */
+    assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n") > 0);
+    assert_true(req.expect_continue);
+    assert_true(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n") > 0);
+    assert_false(req.expect_continue);
 }
 
 static void
