@@ -94,6 +94,48 @@ parse_fail(struct http_request *req, int status)
 
 #define BARE_LF "lines must end in CRLF (typing by hand? use nc -C)"
 
+/* An ASCII letter or digit, or one of extra. */
+static bool
+host_byte(char c, const char *extra)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr(extra, c) != NULL);
+}
+
+/* uri-host [ ":" port ] (RFC 9110 section 7.2, RFC 3986 section 3.2.2):
+ * a reg-name of unreserved, sub-delims and %XX, or an [IP-literal]. Empty is
+ * a valid reg-name. Anything else (a space, '/', '@', a quote) cannot be a
+ * host and would only travel on into logs and redirects. */
+static bool
+host_valid(struct slice v)
+{
+    const char *p = v.ptr, *end = p + v.len;
+    if (p < end && *p == '[') {
+        while (++p < end && *p != ']')
+            if (!host_byte(*p, ":.-_~!$&'()*+,;="))
+                return false;
+        if (p == end)
+            return false;
+        p++;
+    } else {
+        for (; p < end && *p != ':'; p++) {
+            if (*p == '%') {
+                if (end - p < 3 || pct_hex_digit(p[1]) < 0 || pct_hex_digit(p[2]) < 0)
+                    return false;
+                p += 2;
+            } else if (!host_byte(*p, "-._~!$&'()*+,;=")) {
+                return false;
+            }
+        }
+    }
+    if (p < end && *p++ != ':')
+        return false;
+    for (; p < end; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 /* Splits the target into path and query. The absolute form
  * ("http://host:port/path?q", RFC 9112 section 3.2.2) is routed by its path;
  * its authority overrides Host. Returns false for a target we cannot route. */
@@ -116,9 +158,9 @@ split_target(struct http_request *req)
         const char *auth = colon + 3, *q = auth;
         while (q < end && *q != '/' && *q != '?')
             q++;
-        if (q == auth)
-            return false;
         req->host = slice_make(auth, (size_t)(q - auth));
+        if (q == auth || !host_valid(req->host))
+            return false; /* no host, or userinfo ('@'), which RFC 9110 section 4.2.4 forbids */
         if (q == end || *q == '?') {
             /* "http://host" and "http://host?x" mean the path "/". */
             req->path = SLICE_LIT("/");
@@ -431,6 +473,8 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
     if ((req->minor_version >= 1 && hosts == 0) || hosts > 1)
         return parse_fail_why(
             req, 400, hosts ? "more than one Host field" : "HTTP/1.1 requests need a Host field");
+    if (hosts == 1 && !host_valid(req->host))
+        return parse_fail_why(req, 400, "the Host field is not a host name and port");
     /* Both framing headers: a smuggling attempt or a broken proxy (section 6.3). */
     if (has_te && has_cl)
         return parse_fail_why(req, 400, "Content-Length and Transfer-Encoding together");
@@ -479,6 +523,7 @@ http_header_get(const struct http_request *req, struct slice name)
 /* Chunked decoder states. */
 enum {
     CH_SIZE,       /* hex digits of the chunk size */
+    CH_SIZE_WS,    /* BWS after the size: only ';' or CR may follow */
     CH_EXT,        /* chunk extensions up to CR */
     CH_SIZE_LF,    /* LF after the size line */
     CH_DATA,       /* chunk data */
@@ -500,17 +545,20 @@ http_chunked_decode(struct http_chunked *d, const char *buf, size_t len, struct 
         char c = *p;
         switch (d->state) {
         case CH_SIZE: {
+            /* chunk-size = 1*HEXDIG: leading zeros are allowed (but bounded),
+             * a value over 64 bits is not. */
             int h = pct_hex_digit(c);
             if (h >= 0) {
-                if (d->remaining > (~0ULL >> 4) || d->line_len >= 16)
+                if (d->remaining > (~0ULL >> 4) || ++d->line_len > 4096)
                     return -1;
                 d->remaining = d->remaining << 4 | (unsigned)h;
-                d->line_len++;
                 p++;
             } else if (d->line_len == 0) {
                 return -1;
-            } else if (c == ';' || c == ' ' || c == '\t') {
+            } else if (c == ';') {
                 d->state = CH_EXT;
+            } else if (c == ' ' || c == '\t') {
+                d->state = CH_SIZE_WS;
             } else if (c == '\r') {
                 d->state = CH_SIZE_LF;
                 p++;
@@ -519,6 +567,18 @@ http_chunked_decode(struct http_chunked *d, const char *buf, size_t len, struct 
             }
             break;
         }
+        case CH_SIZE_WS:
+            /* chunk-size [ BWS ";" chunk-ext ] CRLF: after the whitespace,
+             * anything but ';' or CR is junk, which a stricter parser in
+             * front of us could read differently. */
+            if (c == ';')
+                d->state = CH_EXT;
+            else if (c == '\r')
+                d->state = CH_SIZE_LF;
+            else if ((c != ' ' && c != '\t') || ++d->line_len > 4096)
+                return -1;
+            p++;
+            break;
         case CH_EXT:
             /* Extensions are ignored but bounded and must be clean bytes. */
             if (c == '\r') {

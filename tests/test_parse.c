@@ -152,6 +152,19 @@ static const struct row rows[] = {
     {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", -1, 400, "bare CR in a value"},
     {"GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", -1, 400, "NUL in the target"},
     {"GET / HTTP/1.1\r\nHost: a\r\nX: a", -2, 0, "incomplete value"},
+    {"GET / HTTP/1.1\r\nHost:\r\n\r\n", 1, 0, "empty Host (an empty reg-name)"},
+    {"GET / HTTP/1.1\r\nHost: a-b.example_~!$&'()*+,;=%41:8080\r\n\r\n", 1, 0,
+     "every byte a reg-name allows, and a port"},
+    {"GET / HTTP/1.1\r\nHost: [::1]:4221\r\n\r\n", 1, 0, "IPv6 literal Host"},
+    {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", -1, 400, "space in Host"},
+    {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", -1, 400, "slash in Host"},
+    {"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", -1, 400, "userinfo in Host"},
+    {"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", -1, 400, "port not a number"},
+    {"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", -1, 400, "two colons outside brackets"},
+    {"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", -1, 400, "unclosed IPv6 literal"},
+    {"GET / HTTP/1.1\r\nHost: a%4\r\n\r\n", -1, 400, "cut percent escape in Host"},
+    {"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", -1, 400, "userinfo in absolute form"},
+    {"GET http://a b/ HTTP/1.1\r\nHost: a\r\n\r\n", -1, 400, "space splits the target"},
 };
 
 static void
@@ -327,6 +340,21 @@ test_chunked_decode(void **state)
     }
 }
 
+/* Whitespace before ';' (BWS) and leading zeros are valid chunk syntax. */
+static void
+test_chunked_lenient_where_the_grammar_is(void **state)
+{
+    (void)state;
+    const char *body = "00000000000000000004 \t;x=y\r\nWiki\r\n0\t\r\n\r\n";
+    char out[16];
+    size_t out_len;
+    bool done;
+    assert_int_equal(dechunk(body, strlen(body), 1, out, &out_len, &done), (ssize_t)strlen(body));
+    assert_true(done);
+    assert_int_equal(out_len, 4);
+    assert_memory_equal(out, "Wiki", 4);
+}
+
 static void
 test_chunked_malformed(void **state)
 {
@@ -338,6 +366,8 @@ test_chunked_malformed(void **state)
         "4\nWiki\r\n",                          /* bare LF */
         "11111111111111111\r\n",                /* 17 hex digits: overflow */
         "4\r\nWiki\r\n0\r\nBad\x01: x\r\n\r\n", /* control byte in a trailer */
+        "4 junk\r\nWiki\r\n0\r\n\r\n",          /* junk after the size, no ';' */
+        "4 \t x\r\nWiki\r\n0\r\n\r\n",          /* junk after whitespace */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char out[64];
@@ -360,6 +390,7 @@ main(void)
         cmocka_unit_test(test_parse_limits),
         cmocka_unit_test(test_parse_more_waits_for_blank_line),
         cmocka_unit_test(test_chunked_decode),
+        cmocka_unit_test(test_chunked_lenient_where_the_grammar_is),
         cmocka_unit_test(test_chunked_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
