@@ -51,6 +51,11 @@
 /* Largest POST /mail body (flag --mail-max-body). */
 #define MAX_MAIL_BODY (10L * 1024 * 1024)
 
+/* Mail bodies are held in memory until relayed: all of them together, across
+ * connections, may take this much (or one --mail-max-body, if larger); past
+ * it a new message gets 503. Uploads go to disk and are not counted. */
+#define MAIL_MEMORY_MAX (64L * 1024 * 1024)
+
 /* Chunked-body trailer section; trailers are read and dropped. */
 #define HTTP_MAX_TRAILER 8192
 

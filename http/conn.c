@@ -516,8 +516,10 @@ feed_body(struct conn *c)
                 http_route_body_free(&c->rb);
             } else {
                 fail_request(c, s,
-                             s == HTTP_CONTENT_TOO_LARGE ? "the body is over the limit"
-                                                         : "the body could not be stored");
+                             s == HTTP_CONTENT_TOO_LARGE     ? "the body is over the limit"
+                             : s == HTTP_SERVICE_UNAVAILABLE ? "too many bodies are arriving at "
+                                                               "once; try again shortly"
+                                                             : "the body could not be stored");
             }
             return;
         }

@@ -7,6 +7,7 @@
  * not the echo route; each handler decodes its own part exactly once. */
 #include "router.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,22 @@ static bool
 is_read(const struct http_request *req)
 {
     return req->method_id == HTTP_METHOD_GET || req->method_id == HTTP_METHOD_HEAD;
+}
+
+/* Bytes of mail bodies held in memory, by all connections of all loops. */
+static atomic_size_t mail_held;
+
+/* Counts n more bytes for rb against the shared budget; false if over it. */
+static bool
+mail_hold(struct route_body *rb, size_t n)
+{
+    size_t now = atomic_fetch_add(&mail_held, n) + n;
+    if (now > rb->held_max) {
+        atomic_fetch_sub(&mail_held, n);
+        return false;
+    }
+    rb->held += n;
+    return true;
 }
 
 /* /mail answers in JSON, errors included, like the relay itself. */
@@ -87,6 +104,18 @@ route_mail(struct handler_ctx *ctx, const struct http_request *req, struct respo
     }
     rb->plan = BODY_MEMORY;
     rb->limit = (long long)ctx->cfg->mail.max_body;
+    rb->held_max =
+        ctx->cfg->mail.max_body > MAIL_MEMORY_MAX ? ctx->cfg->mail.max_body : MAIL_MEMORY_MAX;
+    /* Bytes are counted as they arrive (a client must send what it pins),
+     * but a body that cannot fit now is refused before it is read. */
+    if (req->content_length > 0 &&
+        atomic_load(&mail_held) + (size_t)req->content_length > rb->held_max) {
+        http_route_body_free(rb);
+        mail_error(res, HTTP_SERVICE_UNAVAILABLE,
+                   "too many messages are arriving at once; try again shortly");
+        RESPONSE_LINE(res, "Retry-After: 5");
+        res->close = true;
+    }
 }
 
 static void
@@ -189,6 +218,8 @@ http_route_body_write(struct route_body *rb, const char *data, size_t len)
     case BODY_UPLOAD:
         return files_upload_write(rb, data, len);
     case BODY_MEMORY:
+        if (!mail_hold(rb, len))
+            return HTTP_SERVICE_UNAVAILABLE;
         return buf_append(&rb->mem, data, len) < 0 ? HTTP_INTERNAL_SERVER_ERROR : 0;
     case BODY_NONE:
         break;
@@ -223,6 +254,8 @@ http_route_body_free(struct route_body *rb)
     if (rb->plan == BODY_UPLOAD)
         files_upload_abort(rb);
     buf_free(&rb->mem);
+    atomic_fetch_sub(&mail_held, rb->held);
+    rb->held = 0;
     free(rb->content_type);
     free(rb->authorization);
     rb->content_type = rb->authorization = NULL;

@@ -63,6 +63,8 @@ struct route_body {
     char tmp_name[64];  /* its name in the directory */
     char name[256];     /* the name it becomes */
     struct buf mem;     /* BODY_MEMORY: the bytes so far */
+    size_t held;        /* BODY_MEMORY: bytes counted against MAIL_MEMORY_MAX */
+    size_t held_max;    /* BODY_MEMORY: the most all bodies together may hold */
     char *content_type; /* BODY_MEMORY: copies of the headers the job needs */
     char *authorization;
 };
@@ -74,7 +76,8 @@ void http_route(struct handler_ctx *ctx, const struct http_request *req, struct 
                 struct route_body *rb);
 
 /* Feeds body bytes to rb's sink. Returns 0, or the status to fail with
- * (413 over the limit, 500 on a write error). */
+ * (413 over the limit, 503 when mail bodies fill MAIL_MEMORY_MAX, 500 on a
+ * write error). */
 int http_route_body_write(struct route_body *rb, const char *data, size_t len);
 
 /* Finishes a complete body: blocking (runs on a pool worker). Fills res. */

@@ -321,4 +321,58 @@ else
     bad "504 after the 10 s reply deadline" "took $ELAPSED s"
 fi
 
+# ---- bodies held in memory are bounded across connections ---------------
+
+# Six clients each send all but the last byte of a 10 MiB message and stall:
+# 60 MiB held. A seventh that announces 10 MiB is refused before its body,
+# a chunked one once its bytes pass 64 MiB; when the six leave, mail flows.
+cat >"$TMP/held.py" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+MIB = 1024 * 1024
+def head(extra):
+    return (b"POST /mail HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+            b"\r\n")
+def answer(s):
+    s.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+held = []
+for _ in range(6):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(head(b"Content-Length: %d\r\n" % (10 * MIB)) + b" " * (10 * MIB - 1))
+    held.append(s)
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(head(b"Content-Length: %d\r\n" % (10 * MIB)))
+sized = answer(s)
+s.close()
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(head(b"Transfer-Encoding: chunked\r\n"))
+try:
+    s.sendall(b"%x\r\n" % (5 * MIB) + b" " * (5 * MIB) + b"\r\n")
+except OSError:
+    pass  # the server may close as soon as it has answered
+chunked = answer(s)
+s.close()
+for s in held:
+    s.close()
+time.sleep(0.5)
+print("sized:", sized[:80], "chunked:", chunked[:80])
+ok = sized.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 5" in sized and chunked.startswith(b"HTTP/1.1 503 ")
+sys.exit(0 if ok else 1)
+EOF
+if $PY "$TMP/held.py" "$M"; then
+    ok "mail bodies in memory: over 64 MiB together, a new one gets 503"
+else
+    bad "mail bodies in memory: over 64 MiB together, a new one gets 503" "see above"
+fi
+post_json "$M" '{"from": "pari@example.org", "to": "sam@example.org", "text": "after"}'
+expect_status "and once those clients leave, mail is relayed again: 200" 200
+
 report
