@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 
@@ -172,8 +173,10 @@ conn_close(struct conn *c)
     c->out_len = c->out_sent = 0;
     release_buffers(c);
     loop_timer_set(c->loop, &c->timer, TIMER_NONE);
-    if (c->job)
+    if (c->job) {
         c->job->conn = NULL; /* the job finishes on its own and frees itself */
+        atomic_store(&c->job->client_gone, true);
+    }
     loop_conn_gone(c->loop, c);
 }
 
@@ -426,7 +429,7 @@ static void
 job_run(struct job *job)
 {
     struct conn_job *cj = (struct conn_job *)job;
-    http_route_body_done(cj->ctx, &cj->body, &cj->res);
+    http_route_body_done(cj->ctx, &cj->body, atomic_load(&cj->client_gone), &cj->res);
 }
 
 /* The body is complete: hand it to a pool job (mail relay, upload commit). */
@@ -442,6 +445,7 @@ start_job(struct conn *c)
     cj->conn = c;
     cj->ctx = loop_ctx(c->loop);
     cj->body = c->rb;
+    cj->body.queued_ms = clock_now_ms();
     response_init(&cj->res);
     snprintf(cj->target, sizeof(cj->target), "%s",
              c->rb.plan == BODY_UPLOAD ? c->rb.name : "/mail");

@@ -8,6 +8,7 @@
 #define CONN_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -51,6 +52,7 @@ struct conn;
 struct conn_job {
     struct job job;
     struct conn *conn;
+    atomic_bool client_gone; /* set by the loop when conn closes; read by the worker */
     struct handler_ctx *ctx;
     struct route_body body; /* the route's body state, moved here */
     struct response res;    /* the job's answer */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "echo.h"
 #include "files.h"
 #include "log.h"
@@ -228,13 +229,31 @@ http_route_body_write(struct route_body *rb, const char *data, size_t len)
 }
 
 void
-http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, struct response *res)
+http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, bool client_gone,
+                     struct response *res)
 {
     response_init(res);
     if (rb->plan == BODY_UPLOAD) {
-        files_upload_commit(rb, res);
+        files_upload_commit(rb, res); /* stored all the same: the client sent all of it */
         return;
     }
+    /* The relay's time (30 s) counts from when the message was complete,
+     * not from when a worker took it: behind a queue of slow relays it may
+     * be gone before the first connect. */
+    struct mail_config mail = ctx->cfg->mail;
+    int64_t waited = clock_now_ms() - rb->queued_ms;
+    if (client_gone) {
+        log_warn("mail: the client left before a worker was free; not relayed");
+        mail_error(res, HTTP_SERVICE_UNAVAILABLE, "the client left; not relayed");
+        return;
+    }
+    if (waited >= mail.total_timeout_ms) {
+        mail_error(res, HTTP_SERVICE_UNAVAILABLE,
+                   "no relay worker was free in time; not sent, try again");
+        RESPONSE_LINE(res, "Retry-After: 5");
+        return;
+    }
+    mail.total_timeout_ms -= (int)waited;
     struct mail_request mr = {
         .content_type = slice_make(rb->content_type, strlen(rb->content_type)),
         .authorization = slice_make(rb->authorization, strlen(rb->authorization)),
@@ -242,7 +261,7 @@ http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, struct resp
         .body_len = rb->mem.len,
     };
     struct buf out = {0};
-    int status = mail_handle(&ctx->cfg->mail, &mr, &out);
+    int status = mail_handle(&mail, &mr, &out);
     response_take_buf(res, status, "application/json", &out);
     if (status == HTTP_UNAUTHORIZED)
         RESPONSE_LINE(res, "WWW-Authenticate: Bearer");

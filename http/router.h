@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mail.h"
 #include "parse.h"
@@ -67,6 +68,7 @@ struct route_body {
     size_t held_max;    /* BODY_MEMORY: the most all bodies together may hold */
     char *content_type; /* BODY_MEMORY: copies of the headers the job needs */
     char *authorization;
+    int64_t queued_ms; /* clock_now_ms() when the complete body went to the pool */
 };
 
 /* Routes a parsed request head. Fills res with the answer, or, for a route
@@ -80,8 +82,12 @@ void http_route(struct handler_ctx *ctx, const struct http_request *req, struct 
  * write error). */
 int http_route_body_write(struct route_body *rb, const char *data, size_t len);
 
-/* Finishes a complete body: blocking (runs on a pool worker). Fills res. */
-void http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, struct response *res);
+/* Finishes a complete body: blocking (runs on a pool worker). Fills res.
+ * client_gone: the connection closed while the job waited. A message is
+ * then not relayed (nobody would learn the outcome, and a retry would send
+ * it twice), nor when its wait for a worker used up the relay's time. */
+void http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, bool client_gone,
+                          struct response *res);
 
 /* Drops whatever rb holds (temporary file, memory). Safe to call twice. */
 void http_route_body_free(struct route_body *rb);

@@ -180,7 +180,7 @@ test_router_upload_plan(void **state)
 
     route(f, "POST /files/new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", &res, &rb);
     assert_int_equal(http_route_body_write(&rb, "hello", 5), 0);
-    http_route_body_done(&f->ctx, &rb, &res);
+    http_route_body_done(&f->ctx, &rb, false, &res);
     assert_int_equal(res.status, HTTP_CREATED);
     http_route_body_free(&rb);
     response_discard(&res);
@@ -195,6 +195,80 @@ test_router_upload_plan(void **state)
     assert_int_equal(rb.plan, BODY_MEMORY);
     assert_string_equal(rb.content_type, "a/b");
     finish(&res, &rb);
+}
+
+/* Routes a JSON /mail request and feeds it its body. */
+static void
+route_mail_body(struct fixture *f, struct response *res, struct route_body *rb, const char *body)
+{
+    char head[256];
+    snprintf(head, sizeof(head),
+             "POST /mail HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             strlen(body));
+    route(f, head, res, rb);
+    assert_int_equal(rb->plan, BODY_MEMORY);
+    assert_int_equal(http_route_body_write(rb, body, strlen(body)), 0);
+}
+
+static void
+test_router_mail_job_deadline(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.mail.smtp_host = "127.0.0.1";
+    f->cfg.mail.smtp_port = 1; /* nothing listens: a relay that runs answers 502 */
+    const char *json = "{\"from\": \"a@example.org\", \"to\": \"b@example.org\", \"text\": \"x\"}";
+    struct response res;
+    struct route_body rb;
+
+    route_mail_body(f, &res, &rb, json);
+    rb.queued_ms = clock_now_ms();
+    http_route_body_done(&f->ctx, &rb, false, &res);
+    assert_int_equal(res.status, 502);
+    finish(&res, &rb);
+
+    /* Queued behind slow relays for longer than the relay may take: no connect. */
+    route_mail_body(f, &res, &rb, json);
+    rb.queued_ms = clock_now_ms() - f->cfg.mail.total_timeout_ms;
+    http_route_body_done(&f->ctx, &rb, false, &res);
+    assert_int_equal(res.status, HTTP_SERVICE_UNAVAILABLE);
+    assert_non_null(strstr(res.body, "no relay worker was free in time"));
+    finish(&res, &rb);
+
+    /* The client left while the job waited: the message is not sent. */
+    route_mail_body(f, &res, &rb, json);
+    rb.queued_ms = clock_now_ms();
+    http_route_body_done(&f->ctx, &rb, true, &res);
+    assert_int_equal(res.status, HTTP_SERVICE_UNAVAILABLE);
+    assert_non_null(strstr(res.body, "the client left"));
+    finish(&res, &rb);
+}
+
+/* Mail bodies share one memory budget; what a body held comes back when it goes. */
+static void
+test_router_mail_memory_budget(void **state)
+{
+    struct fixture *f = *state;
+    struct response res1, res2;
+    struct route_body a, b;
+    route(
+        f,
+        "POST /mail HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nTransfer-Encoding: chunked\r\n\r\n",
+        &res1, &a);
+    route(
+        f,
+        "POST /mail HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nTransfer-Encoding: chunked\r\n\r\n",
+        &res2, &b);
+    a.held_max = b.held_max = 10;
+    assert_int_equal(http_route_body_write(&a, "123456", 6), 0);
+    assert_int_equal(http_route_body_write(&b, "123456", 6), HTTP_SERVICE_UNAVAILABLE);
+    assert_int_equal(http_route_body_write(&b, "1234", 4), 0);
+    assert_int_equal(atomic_load(&mail_held), 10);
+    finish(&res1, &a);
+    assert_int_equal(atomic_load(&mail_held), 4);
+    assert_int_equal(http_route_body_write(&b, "123456", 6), 0);
+    finish(&res2, &b);
+    assert_int_equal(atomic_load(&mail_held), 0);
 }
 
 static void
@@ -262,6 +336,8 @@ main(void)
         cmocka_unit_test(test_router_table),
         cmocka_unit_test(test_router_head_and_close_flags),
         cmocka_unit_test(test_router_upload_plan),
+        cmocka_unit_test(test_router_mail_job_deadline),
+        cmocka_unit_test(test_router_mail_memory_budget),
         cmocka_unit_test(test_path_safety),
         cmocka_unit_test(test_open_beneath_refuses_escapes),
         cmocka_unit_test(test_pct_decode),
