@@ -116,12 +116,17 @@ void
 files_upload_commit(struct route_body *rb, struct response *res)
 {
     int root = rb->dirfd;
-    if (fsync(rb->fd) < 0 || close(rb->fd) < 0) {
-        rb->fd = -1;
-        log_err("upload %s: fsync: %s", rb->name, strerror(errno));
+    /* Closed whatever fsync says: a descriptor left open would keep the
+     * unlinked temporary's blocks allocated until the process exits. */
+    int synced = fsync(rb->fd);
+    int err = errno;
+    int closed = close(rb->fd);
+    rb->fd = -1;
+    if (synced < 0 || closed < 0) {
+        log_err("upload %s: %s: %s", rb->name, synced < 0 ? "fsync" : "close",
+                strerror(synced < 0 ? err : errno));
         goto fail;
     }
-    rb->fd = -1;
     /* renameat replaces a symlink named rb->name rather than following it. */
     if (renameat(root, rb->tmp_name, root, rb->name) < 0) {
         log_err("upload %s: rename: %s", rb->name, strerror(errno));

@@ -1,0 +1,156 @@
+/* test_files.c - POST /files/{name}: the upload's temporary file, its
+ * commit, and how failures of the disk are answered.
+ *
+ * files.c is included with fsync() replaced by a fake that fails on
+ * request, so that the error paths of a real upload can be driven without a
+ * broken disk. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files.h"
+
+static int fsync_errno;   /* nonzero: the next fsync() fails with it */
+static int fsync_fd = -1; /* the descriptor the last fsync() was given */
+
+static int
+fake_fsync(int fd)
+{
+    fsync_fd = fd;
+    if (fsync_errno) {
+        errno = fsync_errno;
+        fsync_errno = 0;
+        return -1;
+    }
+    return fsync(fd);
+}
+
+#define fsync fake_fsync
+#include "../handlers/files.c"
+#undef fsync
+
+struct fixture {
+    char root[64];
+    struct server_config cfg;
+    struct handler_ctx ctx;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->root, sizeof(f->root), "/tmp/test_files.XXXXXX");
+    if (f == NULL || mkdtemp(f->root) == NULL)
+        return -1;
+    f->cfg.root_fd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    f->cfg.max_upload = 1 << 20;
+    f->ctx.cfg = &f->cfg;
+    fsync_errno = 0;
+    fsync_fd = -1;
+    *state = f;
+    return f->cfg.root_fd < 0 ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
+    close(f->cfg.root_fd);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The number of entries in the root other than "." and "..". */
+static int
+root_entries(const struct fixture *f)
+{
+    DIR *d = opendir(f->root);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Starts an upload of name, as the router does, and writes body into it. */
+static void
+begin(struct fixture *f, const char *name, const char *body, struct route_body *rb)
+{
+    struct response res;
+    response_init(&res);
+    *rb = (struct route_body){.plan = BODY_NONE, .fd = -1, .dirfd = -1};
+    assert_int_equal(files_upload_begin(&f->ctx, name, strlen(name), rb, &res), 0);
+    assert_int_equal(rb->plan, BODY_UPLOAD);
+    assert_int_equal(files_upload_write(rb, body, strlen(body)), 0);
+}
+
+static void
+test_files_fsync_failure_closes(void **state)
+{
+    struct fixture *f = *state;
+    struct route_body rb;
+    struct response res;
+    begin(f, "a.txt", "hello", &rb);
+    fsync_errno = EIO;
+    response_init(&res);
+    files_upload_commit(&rb, &res);
+    assert_int_equal(res.status, HTTP_INTERNAL_SERVER_ERROR);
+    assert_true(fsync_fd >= 0);
+    /* The temporary's descriptor is closed, not only its name unlinked. */
+    errno = 0;
+    assert_int_equal(fcntl(fsync_fd, F_GETFD), -1);
+    assert_int_equal(errno, EBADF);
+    assert_int_equal(rb.fd, -1);
+    assert_int_equal(root_entries(f), 0);
+    files_upload_abort(&rb);
+    response_discard(&res);
+}
+
+static void
+test_files_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct route_body rb;
+    struct response res;
+    begin(f, "a.txt", "hello", &rb);
+    response_init(&res);
+    files_upload_commit(&rb, &res);
+    assert_int_equal(res.status, HTTP_CREATED);
+    assert_int_equal(rb.fd, -1);
+    assert_int_equal(root_entries(f), 1);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/a.txt", f->root);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 5);
+    files_upload_abort(&rb);
+    response_discard(&res);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_files_commit),
+        T(test_files_fsync_failure_closes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
