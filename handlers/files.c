@@ -21,6 +21,8 @@
 #include "log.h"
 #include "static.h"
 
+#define NO_SPACE "no space left to store the file"
+
 bool
 files_name_ok(const char *name, size_t len)
 {
@@ -103,8 +105,12 @@ files_upload_write(struct route_body *rb, const char *data, size_t len)
             if (errno == EINTR)
                 continue;
             log_err("upload %s: write: %s", rb->name, strerror(errno));
-            return errno == ENOSPC || errno == EDQUOT ? HTTP_CONTENT_TOO_LARGE
-                                                      : HTTP_INTERNAL_SERVER_ERROR;
+            /* A full disk is the server's trouble, not a request too large. */
+            if (errno == ENOSPC || errno == EDQUOT) {
+                rb->error = NO_SPACE;
+                return HTTP_INSUFFICIENT_STORAGE;
+            }
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         data += n;
         len -= (size_t)n;
@@ -118,18 +124,21 @@ files_upload_commit(struct route_body *rb, struct response *res)
     int root = rb->dirfd;
     /* Closed whatever fsync says: a descriptor left open would keep the
      * unlinked temporary's blocks allocated until the process exits. */
-    int synced = fsync(rb->fd);
-    int err = errno;
-    int closed = close(rb->fd);
+    const char *what = "fsync";
+    int err = fsync(rb->fd) < 0 ? errno : 0;
+    if (close(rb->fd) < 0 && err == 0) {
+        err = errno;
+        what = "close";
+    }
     rb->fd = -1;
-    if (synced < 0 || closed < 0) {
-        log_err("upload %s: %s: %s", rb->name, synced < 0 ? "fsync" : "close",
-                strerror(synced < 0 ? err : errno));
+    if (err != 0) {
+        log_err("upload %s: %s: %s", rb->name, what, strerror(err));
         goto fail;
     }
     /* renameat replaces a symlink named rb->name rather than following it. */
     if (renameat(root, rb->tmp_name, root, rb->name) < 0) {
-        log_err("upload %s: rename: %s", rb->name, strerror(errno));
+        err = errno;
+        log_err("upload %s: rename: %s", rb->name, strerror(err));
         goto fail;
     }
     rb->tmp_name[0] = '\0';
@@ -139,7 +148,11 @@ files_upload_commit(struct route_body *rb, struct response *res)
     return;
 fail:
     files_upload_abort(rb);
-    response_error(res, HTTP_INTERNAL_SERVER_ERROR, "the file could not be stored");
+    /* With delayed allocation a full disk may first show at fsync or close. */
+    if (err == ENOSPC || err == EDQUOT)
+        response_error(res, HTTP_INSUFFICIENT_STORAGE, NO_SPACE);
+    else
+        response_error(res, HTTP_INTERNAL_SERVER_ERROR, "the file could not be stored");
 }
 
 void

@@ -519,11 +519,10 @@ feed_body(struct conn *c)
                 c->state = CONN_CLOSING;
                 http_route_body_free(&c->rb);
             } else {
-                fail_request(c, s,
-                             s == HTTP_CONTENT_TOO_LARGE     ? "the body is over the limit"
-                             : s == HTTP_SERVICE_UNAVAILABLE ? "too many bodies are arriving at "
-                                                               "once; try again shortly"
-                                                             : "the body could not be stored");
+                const char *why = c->rb.error                   ? c->rb.error
+                                  : s == HTTP_CONTENT_TOO_LARGE ? "the body is over the limit"
+                                                                : "the body could not be stored";
+                fail_request(c, s, why);
             }
             return;
         }

@@ -36,6 +36,7 @@ static const char *const reasons[] = {
     [503] = "Service Unavailable",
     [504] = "Gateway Timeout",
     [505] = "HTTP Version Not Supported",
+    [507] = "Insufficient Storage", /* RFC 4918 section 11.5 */
 };
 
 const char *

@@ -43,6 +43,7 @@ enum http_status {
     HTTP_SERVICE_UNAVAILABLE = 503,
     HTTP_GATEWAY_TIMEOUT = 504,
     HTTP_VERSION_NOT_SUPPORTED = 505,
+    HTTP_INSUFFICIENT_STORAGE = 507,
 };
 
 /* The reason phrase exactly as RFC 9110 section 15 spells it; "Unknown" for others. */

@@ -219,8 +219,10 @@ http_route_body_write(struct route_body *rb, const char *data, size_t len)
     case BODY_UPLOAD:
         return files_upload_write(rb, data, len);
     case BODY_MEMORY:
-        if (!mail_hold(rb, len))
+        if (!mail_hold(rb, len)) {
+            rb->error = "too many bodies are arriving at once; try again shortly";
             return HTTP_SERVICE_UNAVAILABLE;
+        }
         return buf_append(&rb->mem, data, len) < 0 ? HTTP_INTERNAL_SERVER_ERROR : 0;
     case BODY_NONE:
         break;

@@ -63,6 +63,7 @@ struct route_body {
     int fd;             /* BODY_UPLOAD: the temporary file */
     char tmp_name[64];  /* its name in the directory */
     char name[256];     /* the name it becomes */
+    const char *error;  /* why writing failed (a static string), or NULL */
     struct buf mem;     /* BODY_MEMORY: the bytes so far */
     size_t held;        /* BODY_MEMORY: bytes counted against MAIL_MEMORY_MAX */
     size_t held_max;    /* BODY_MEMORY: the most all bodies together may hold */
@@ -78,8 +79,9 @@ void http_route(struct handler_ctx *ctx, const struct http_request *req, struct 
                 struct route_body *rb);
 
 /* Feeds body bytes to rb's sink. Returns 0, or the status to fail with
- * (413 over the limit, 503 when mail bodies fill MAIL_MEMORY_MAX, 500 on a
- * write error). */
+ * (413 over the limit, 503 when mail bodies fill MAIL_MEMORY_MAX, 507 when
+ * the disk is full, 500 on another write error), and then may set rb->error
+ * to say why. */
 int http_route_body_write(struct route_body *rb, const char *data, size_t len);
 
 /* Finishes a complete body: blocking (runs on a pool worker). Fills res.

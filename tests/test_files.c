@@ -1,9 +1,9 @@
 /* test_files.c - POST /files/{name}: the upload's temporary file, its
  * commit, and how failures of the disk are answered.
  *
- * files.c is included with fsync() replaced by a fake that fails on
- * request, so that the error paths of a real upload can be driven without a
- * broken disk. */
+ * files.c is included with fsync() and write() replaced by fakes that fail
+ * on request, so that the error paths of a real upload can be driven
+ * without a broken or full disk. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +23,7 @@
 
 static int fsync_errno;   /* nonzero: the next fsync() fails with it */
 static int fsync_fd = -1; /* the descriptor the last fsync() was given */
+static int write_errno;   /* nonzero: every write() fails with it */
 
 static int
 fake_fsync(int fd)
@@ -36,9 +37,21 @@ fake_fsync(int fd)
     return fsync(fd);
 }
 
+static ssize_t
+fake_write(int fd, const void *data, size_t len)
+{
+    if (write_errno) {
+        errno = write_errno;
+        return -1;
+    }
+    return write(fd, data, len);
+}
+
 #define fsync fake_fsync
+#define write fake_write
 #include "../handlers/files.c"
 #undef fsync
+#undef write
 
 struct fixture {
     char root[64];
@@ -56,7 +69,7 @@ setup(void **state)
     f->cfg.root_fd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     f->cfg.max_upload = 1 << 20;
     f->ctx.cfg = &f->cfg;
-    fsync_errno = 0;
+    fsync_errno = write_errno = 0;
     fsync_fd = -1;
     *state = f;
     return f->cfg.root_fd < 0 ? -1 : 0;
@@ -144,6 +157,40 @@ test_files_commit(void **state)
     response_discard(&res);
 }
 
+/* A full disk or quota is 507 with its own message, not 413. */
+static void
+test_files_disk_full_is_507(void **state)
+{
+    struct fixture *f = *state;
+    static const int errs[] = {ENOSPC, EDQUOT};
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        struct route_body rb;
+        begin(f, "a.txt", "hello", &rb);
+        write_errno = errs[i];
+        assert_int_equal(files_upload_write(&rb, "more", 4), HTTP_INSUFFICIENT_STORAGE);
+        assert_string_equal(rb.error, "no space left to store the file");
+        write_errno = EIO;
+        rb.error = NULL;
+        assert_int_equal(files_upload_write(&rb, "more", 4), HTTP_INTERNAL_SERVER_ERROR);
+        assert_null(rb.error);
+        write_errno = 0;
+        files_upload_abort(&rb);
+        assert_int_equal(root_entries(f), 0);
+    }
+    /* Delayed allocation: the disk turns out full at fsync. */
+    struct route_body rb;
+    struct response res;
+    begin(f, "a.txt", "hello", &rb);
+    fsync_errno = ENOSPC;
+    response_init(&res);
+    files_upload_commit(&rb, &res);
+    assert_int_equal(res.status, HTTP_INSUFFICIENT_STORAGE);
+    assert_non_null(strstr(res.text, "no space left"));
+    assert_int_equal(root_entries(f), 0);
+    response_discard(&res);
+    assert_string_equal(http_reason(HTTP_INSUFFICIENT_STORAGE), "Insufficient Storage");
+}
+
 int
 main(void)
 {
@@ -151,6 +198,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_files_commit),
         T(test_files_fsync_failure_closes),
+        T(test_files_disk_full_is_507),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
