@@ -396,6 +396,9 @@ main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* An upload past RLIMIT_FSIZE would otherwise kill the whole process
+     * (and leave its temporary behind); ignored, the write fails with EFBIG. */
+    signal(SIGXFSZ, SIG_IGN);
 
     int listen_fd = listen_on(&cfg);
     /* --gzip-cache 0: no cache, so static files go out as identity. */

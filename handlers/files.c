@@ -110,6 +110,10 @@ files_upload_write(struct route_body *rb, const char *data, size_t len)
                 rb->error = NO_SPACE;
                 return HTTP_INSUFFICIENT_STORAGE;
             }
+            if (errno == EFBIG) { /* RLIMIT_FSIZE, or the file system's own limit */
+                rb->error = "the file is larger than this server may store";
+                return HTTP_CONTENT_TOO_LARGE;
+            }
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         data += n;

@@ -17,8 +17,9 @@ void handle_files_get(struct handler_ctx *ctx, const struct http_request *req, c
 int files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct route_body *rb,
                        struct response *res);
 
-/* Appends body bytes to the temporary file. Returns 0, or 507 (rb->error
- * says why) when the disk or quota is full, or 500. */
+/* Appends body bytes to the temporary file. Returns 0, or 507 when the disk
+ * or quota is full, 413 when the file grows past what the process or the
+ * file system allows (rb->error says why), or 500. */
 int files_upload_write(struct route_body *rb, const char *data, size_t len);
 
 /* Blocking: fsync, rename over the target, fsync the directory; 201 on

@@ -20,13 +20,15 @@ SERVER = os.environ.get("SERVER", "./server")
 
 
 class Server:
-    def __init__(self, *args, directory=None, quiet=True):
+    def __init__(self, *args, directory=None, quiet=True, fsize_kib=None):
         self.port = free_port()
         self.dir = directory
         cmd = [SERVER, "--port", str(self.port), "--threads", "2"] + (["--quiet"] if quiet else [])
         if directory:
             cmd += ["--directory", directory + "/"]
         cmd += list(args)
+        if fsize_kib is not None:  # RLIMIT_FSIZE, as a shell's ulimit -f sets it
+            cmd = ["bash", "-c", f'ulimit -f {fsize_kib} && exec "$@"', "bash"] + cmd
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -446,6 +448,24 @@ def test_upload_limit_and_abort(root):
         srv.stop()
 
 
+def test_upload_past_file_size_limit(root):
+    """A file that grows past RLIMIT_FSIZE must not kill the server (SIGXFSZ)."""
+    srv = Server(directory=root, fsize_kib=100)
+    try:
+        body = b"z" * (200 * 1024)
+        st, _, h, b, _ = request(srv, b"POST /files/huge.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        check("an upload past RLIMIT_FSIZE is 413 and says why",
+              st == 413 and b"larger than this server may store" in b, (st, b))
+        st, _, _, _, _ = request(srv, b"GET /echo/alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        check("and the server lives on", st == 200 and srv.proc.poll() is None, st)
+        leftovers = [n for n in os.listdir(root) if n.startswith(".upload") or n == "huge.bin"]
+        check("and leaves no file behind", leftovers == [], leftovers)
+    except OSError as e:
+        check("an upload past RLIMIT_FSIZE is answered", False, (e, srv.proc.poll()))
+    finally:
+        srv.stop()
+
+
 def test_process(root):
     srv = Server(directory=root)
     with srv.connect() as s:
@@ -585,6 +605,7 @@ def main():
         timeouts.start()
         test_max_requests()
         test_upload_limit_and_abort(root)
+        test_upload_past_file_size_limit(root)
         test_process(root)
         test_stop()
         test_trace(root)
