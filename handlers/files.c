@@ -22,6 +22,7 @@
 #include "static.h"
 
 #define NO_SPACE "no space left to store the file"
+#define IS_DIR   "a directory has that name"
 
 bool
 files_name_ok(const char *name, size_t len)
@@ -73,6 +74,14 @@ files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct
     }
     memcpy(rb->name, name, len);
     rb->name[len] = '\0';
+    /* A file cannot replace a directory (RFC 9110 15.5.10): say so before
+     * the body is taken. The commit checks again, by rename's EISDIR. */
+    struct stat st;
+    if (fstatat(ctx->cfg->root_fd, rb->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode)) {
+        response_error(res, HTTP_CONFLICT, IS_DIR);
+        return HTTP_CONFLICT;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);
@@ -153,7 +162,9 @@ files_upload_commit(struct route_body *rb, struct response *res)
 fail:
     files_upload_abort(rb);
     /* With delayed allocation a full disk may first show at fsync or close. */
-    if (err == ENOSPC || err == EDQUOT)
+    if (err == EISDIR)
+        response_error(res, HTTP_CONFLICT, IS_DIR);
+    else if (err == ENOSPC || err == EDQUOT)
         response_error(res, HTTP_INSUFFICIENT_STORAGE, NO_SPACE);
     else
         response_error(res, HTTP_INTERNAL_SERVER_ERROR, "the file could not be stored");

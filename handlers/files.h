@@ -13,7 +13,8 @@ void handle_files_get(struct handler_ctx *ctx, const struct http_request *req, c
                       size_t len, struct response *res);
 
 /* POST /files/{name}: opens a temporary file beside the target and sets up rb.
- * Returns 0, or a status (and fills res) when the upload cannot start. */
+ * Returns 0, or a status (and fills res) when the upload cannot start: 400
+ * for a bad name, 409 when name is a directory, 404, 500. */
 int files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct route_body *rb,
                        struct response *res);
 
@@ -23,7 +24,8 @@ int files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, st
 int files_upload_write(struct route_body *rb, const char *data, size_t len);
 
 /* Blocking: fsync, rename over the target, fsync the directory; 201 on
- * success, 507 when the disk or quota is full, else 500. */
+ * success, 409 when the target is a directory, 507 when the disk or quota
+ * is full, else 500. */
 void files_upload_commit(struct route_body *rb, struct response *res);
 
 /* Removes the temporary file, if any. */

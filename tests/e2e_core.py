@@ -190,6 +190,15 @@ def test_files(srv, root):
         st, _, _, _, _ = request(srv, b"POST /files/" + bad + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
         check(f"POST /files/{bad.decode()} refused", st in (400, 404), st)
     check("no file written outside the root", not os.path.exists(os.path.join(os.path.dirname(root), "passwd")))
+    os.mkdir(os.path.join(root, "adir"))
+    with srv.connect() as s:
+        s.sendall(b"POST /files/adir HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                  b"GET /echo/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, rs, _, b, _ = read_response(s)
+        st2, _, _, b2, _ = read_response(s)
+    check("POST /files/ onto a directory is 409, and the connection goes on",
+          (st, rs, st2, b2) == (409, "Conflict", 200, b"next") and b"directory" in b, (st, rs, b, st2))
+    os.rmdir(os.path.join(root, "adir"))
 
 
 def data_segments_in(sock):

@@ -191,6 +191,39 @@ test_files_disk_full_is_507(void **state)
     assert_string_equal(http_reason(HTTP_INSUFFICIENT_STORAGE), "Insufficient Storage");
 }
 
+/* A directory of the name is a conflict, found before the body is read
+ * and, when it turns up meanwhile, at the commit. */
+static void
+test_files_directory_is_409(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/docs", f->root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    struct route_body rb = {.plan = BODY_NONE, .fd = -1, .dirfd = -1};
+    struct response res;
+    response_init(&res);
+    assert_int_equal(files_upload_begin(&f->ctx, "docs", 4, &rb, &res), HTTP_CONFLICT);
+    assert_int_equal(res.status, HTTP_CONFLICT);
+    assert_non_null(strstr(res.text, "directory"));
+    assert_int_equal(rb.plan, BODY_NONE);
+    assert_int_equal(root_entries(f), 1);
+    response_discard(&res);
+
+    begin(f, "late", "hello", &rb);
+    snprintf(path, sizeof(path), "%s/late", f->root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    response_init(&res);
+    files_upload_commit(&rb, &res);
+    assert_int_equal(res.status, HTTP_CONFLICT);
+    assert_int_equal(root_entries(f), 2); /* the directories, no temporary */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    response_discard(&res);
+    assert_string_equal(http_reason(HTTP_CONFLICT), "Conflict");
+}
+
 int
 main(void)
 {
@@ -199,6 +232,7 @@ main(void)
         T(test_files_commit),
         T(test_files_fsync_failure_closes),
         T(test_files_disk_full_is_507),
+        T(test_files_directory_is_409),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
