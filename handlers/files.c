@@ -5,11 +5,20 @@
  * nothing planted there can redirect it), then a pool worker fsyncs it and
  * renameat()s it over the target and fsyncs the directory. A reader sees the
  * old file or the new one, never half of one, and the 201 leaves only once
- * the data is on disk. A failed or abandoned upload unlinks its temporary. */
+ * the data is on disk. A failed or abandoned upload unlinks its temporary.
+ *
+ * Conditional uploads (RFC 9110 section 13): If-Match, If-None-Match and
+ * If-Unmodified-Since are compared with the ETag and Last-Modified that GET
+ * sends for the file (static_check_replace). They are checked when the head
+ * arrives, so that a failing one is answered 412 before the body is read,
+ * and again at the commit, against the file as it is by then, under a lock
+ * shared with the rename; "If-None-Match: *" renames with RENAME_NOREPLACE,
+ * so that even another process cannot slip a file in between. */
 #include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +32,8 @@
 
 #define NO_SPACE "no space left to store the file"
 #define IS_DIR   "a directory has that name"
+#define NOT_MATCHED \
+    "the file does not meet the request's If-Match, If-None-Match or If-Unmodified-Since"
 
 bool
 files_name_ok(const char *name, size_t len)
@@ -60,9 +71,31 @@ handle_files_get(struct handler_ctx *ctx, const struct http_request *req, const 
     static_serve_fd(ctx, req, fd, &st, "application/octet-stream", res);
 }
 
+/* What is at name in the directory now (a symlink itself: rename replaces
+ * it rather than following it), or NULL when nothing is. */
+static const struct stat *
+lookup(int dirfd, const char *name, struct stat *st)
+{
+    return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? st : NULL;
+}
+
+/* A copy of a header field's value for the commit, NULL when absent. */
+static bool
+copy_field(char **out, struct slice value)
+{
+    *out = value.len > 0 ? strndup(value.ptr, value.len) : NULL;
+    return value.len == 0 || *out != NULL;
+}
+
+static struct slice
+field(const char *copy)
+{
+    return copy ? slice_make(copy, strlen(copy)) : SLICE_LIT("");
+}
+
 int
-files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct route_body *rb,
-                   struct response *res)
+files_upload_begin(struct handler_ctx *ctx, const struct http_request *req, const char *name,
+                   size_t len, struct route_body *rb, struct response *res)
 {
     if (ctx->cfg->root_fd < 0) {
         response_error(res, HTTP_NOT_FOUND, "no --directory configured");
@@ -74,13 +107,20 @@ files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct
     }
     memcpy(rb->name, name, len);
     rb->name[len] = '\0';
-    /* A file cannot replace a directory (RFC 9110 15.5.10): say so before
-     * the body is taken. The commit checks again, by rename's EISDIR. */
+    /* What can be refused now is refused before the body is taken; the
+     * commit checks again against what is there by then. A file cannot
+     * replace a directory (RFC 9110 15.5.10). */
     struct stat st;
-    if (fstatat(ctx->cfg->root_fd, rb->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode)) {
+    const struct stat *cur = lookup(ctx->cfg->root_fd, rb->name, &st);
+    if (cur && S_ISDIR(cur->st_mode)) {
         response_error(res, HTTP_CONFLICT, IS_DIR);
         return HTTP_CONFLICT;
+    }
+    struct slice if_match = http_header_get(req, SLICE_LIT("If-Match"));
+    struct slice if_unmodified = http_header_get(req, SLICE_LIT("If-Unmodified-Since"));
+    if (static_check_replace(if_match, if_unmodified, req->if_none_match, cur) != 0) {
+        response_error(res, HTTP_PRECONDITION_FAILED, NOT_MATCHED);
+        return HTTP_PRECONDITION_FAILED;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -100,6 +140,13 @@ files_upload_begin(struct handler_ctx *ctx, const char *name, size_t len, struct
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rb->dirfd = ctx->cfg->root_fd;
+    if (!copy_field(&rb->if_match, if_match) ||
+        !copy_field(&rb->if_unmodified_since, if_unmodified) ||
+        !copy_field(&rb->if_none_match, req->if_none_match)) {
+        files_upload_abort(rb);
+        response_error(res, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     rb->plan = BODY_UPLOAD;
     rb->limit = ctx->cfg->max_upload;
     return 0;
@@ -131,10 +178,60 @@ files_upload_write(struct route_body *rb, const char *data, size_t len)
     return 0;
 }
 
+/* Serialises each commit's look at the target with the rename that depends
+ * on it, so that two uploads in this process cannot both pass If-Match
+ * against the same version. Other writers of the directory are not held
+ * back by it; for If-None-Match: * the kernel refuses an existing name. */
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* renameat() that fails with EEXIST, atomically, when to exists. File
+ * systems without RENAME_NOREPLACE get linkat(), which refuses an existing
+ * name just as well, and an unlink of from. */
+static int
+rename_noreplace(int dirfd, const char *from, const char *to)
+{
+    if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (linkat(dirfd, from, dirfd, to, 0) < 0)
+        return -1;
+    unlinkat(dirfd, from, 0);
+    return 0;
+}
+
+/* Checks the preconditions against the target as it is now and renames the
+ * temporary over it. Returns 0, or the status to answer. */
+static int
+replace_target(struct route_body *rb)
+{
+    struct slice none_match = slice_trim(field(rb->if_none_match));
+    bool create_only = none_match.len == 1 && none_match.ptr[0] == '*';
+    int status = 0;
+    pthread_mutex_lock(&commit_lock);
+    struct stat st;
+    const struct stat *cur = lookup(rb->dirfd, rb->name, &st);
+    if (cur && S_ISDIR(cur->st_mode)) {
+        status = HTTP_CONFLICT;
+    } else if (static_check_replace(field(rb->if_match), field(rb->if_unmodified_since), none_match,
+                                    cur) != 0) {
+        status = HTTP_PRECONDITION_FAILED;
+    } else if ((create_only ? rename_noreplace(rb->dirfd, rb->tmp_name, rb->name)
+                            : renameat(rb->dirfd, rb->tmp_name, rb->dirfd, rb->name)) < 0) {
+        /* renameat replaces a symlink named rb->name rather than following it. */
+        int err = errno;
+        log_err("upload %s: rename: %s", rb->name, strerror(err));
+        status = err == EEXIST && create_only ? HTTP_PRECONDITION_FAILED
+                 : err == EISDIR              ? HTTP_CONFLICT
+                                              : HTTP_INTERNAL_SERVER_ERROR;
+    }
+    pthread_mutex_unlock(&commit_lock);
+    return status;
+}
+
 void
 files_upload_commit(struct route_body *rb, struct response *res)
 {
-    int root = rb->dirfd;
     /* Closed whatever fsync says: a descriptor left open would keep the
      * unlinked temporary's blocks allocated until the process exits. */
     const char *what = "fsync";
@@ -144,30 +241,28 @@ files_upload_commit(struct route_body *rb, struct response *res)
         what = "close";
     }
     rb->fd = -1;
+    int status;
     if (err != 0) {
         log_err("upload %s: %s: %s", rb->name, what, strerror(err));
-        goto fail;
+        /* With delayed allocation a full disk may first show here. */
+        status =
+            err == ENOSPC || err == EDQUOT ? HTTP_INSUFFICIENT_STORAGE : HTTP_INTERNAL_SERVER_ERROR;
+    } else {
+        status = replace_target(rb);
     }
-    /* renameat replaces a symlink named rb->name rather than following it. */
-    if (renameat(root, rb->tmp_name, root, rb->name) < 0) {
-        err = errno;
-        log_err("upload %s: rename: %s", rb->name, strerror(err));
-        goto fail;
+    if (status != 0) {
+        files_upload_abort(rb);
+        response_error(res, status,
+                       status == HTTP_CONFLICT               ? IS_DIR
+                       : status == HTTP_PRECONDITION_FAILED  ? NOT_MATCHED
+                       : status == HTTP_INSUFFICIENT_STORAGE ? NO_SPACE
+                                                             : "the file could not be stored");
+        return;
     }
     rb->tmp_name[0] = '\0';
-    fsync(root);
+    fsync(rb->dirfd);
     response_init(res);
     response_static(res, HTTP_CREATED, NULL, "");
-    return;
-fail:
-    files_upload_abort(rb);
-    /* With delayed allocation a full disk may first show at fsync or close. */
-    if (err == EISDIR)
-        response_error(res, HTTP_CONFLICT, IS_DIR);
-    else if (err == ENOSPC || err == EDQUOT)
-        response_error(res, HTTP_INSUFFICIENT_STORAGE, NO_SPACE);
-    else
-        response_error(res, HTTP_INTERNAL_SERVER_ERROR, "the file could not be stored");
 }
 
 void
@@ -181,4 +276,8 @@ files_upload_abort(struct route_body *rb)
         unlinkat(rb->dirfd, rb->tmp_name, 0);
         rb->tmp_name[0] = '\0';
     }
+    free(rb->if_match);
+    free(rb->if_unmodified_since);
+    free(rb->if_none_match);
+    rb->if_match = rb->if_unmodified_since = rb->if_none_match = NULL;
 }

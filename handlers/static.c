@@ -188,6 +188,16 @@ same_version(const struct file_meta *m, const struct stat *st)
            mtime_ns(&m->mtime) == mtime_ns(&st->st_mtim);
 }
 
+/* The ETag of the file st describes: "\"<size hex>-<mtime ns hex>\"", with
+ * "-gz" inside the quotes for its gzip form. */
+static void
+etag_format(char *out, size_t cap, const struct stat *st, bool gz)
+{
+    unsigned long long size = (unsigned long long)st->st_size;
+    unsigned long long ns = (unsigned long long)mtime_ns(&st->st_mtim);
+    snprintf(out, cap, "\"%llx-%llx%s\"", size, ns, gz ? "-gz" : "");
+}
+
 static void
 meta_fill(struct file_meta *m, const struct stat *st, const char *content_type)
 {
@@ -197,10 +207,8 @@ meta_fill(struct file_meta *m, const struct stat *st, const char *content_type)
     m->ino = st->st_ino;
     m->content_type = content_type;
     m->compressible = mimetype_compressible(content_type);
-    unsigned long long size = (unsigned long long)st->st_size;
-    unsigned long long ns = (unsigned long long)mtime_ns(&st->st_mtim);
-    snprintf(m->etag, sizeof(m->etag), "\"%llx-%llx\"", size, ns);
-    snprintf(m->etag_gz, sizeof(m->etag_gz), "\"%llx-%llx-gz\"", size, ns);
+    etag_format(m->etag, sizeof(m->etag), st, false);
+    etag_format(m->etag_gz, sizeof(m->etag_gz), st, true);
     httpdate_format(st->st_mtim.tv_sec, m->last_modified);
     for (int gz = 0; gz < 2; gz++) {
         /* The choice between gzip and identity depends on Accept-Encoding
@@ -446,6 +454,39 @@ check_preconditions(const struct http_request *req, const struct file_meta *m, c
                m->mtime.tv_sec <= t) {
         return HTTP_NOT_MODIFIED;
     }
+    return 0;
+}
+
+/* True when list is "*" or names either ETag of the file st describes
+ * (both forms name the same stored version); false without a file. */
+static bool
+file_listed(struct slice list, const struct stat *st, bool strong)
+{
+    char etag[52];
+    for (int gz = 0; st && gz < 2; gz++) {
+        etag_format(etag, sizeof(etag), st, gz);
+        if (etag_list_match(list, etag, strong))
+            return true;
+    }
+    return false;
+}
+
+int
+static_check_replace(struct slice if_match, struct slice if_unmodified_since,
+                     struct slice if_none_match, const struct stat *st)
+{
+    time_t t;
+    if (if_match.len > 0) {
+        if (!file_listed(if_match, st, true))
+            return HTTP_PRECONDITION_FAILED;
+    } else if (if_unmodified_since.len > 0 && st && httpdate_parse(if_unmodified_since, &t) &&
+               st->st_mtim.tv_sec > t) {
+        /* Without a file there is no modification date, and the field is
+         * ignored (13.1.4), as is one that is not a valid date. */
+        return HTTP_PRECONDITION_FAILED;
+    }
+    if (if_none_match.len > 0 && file_listed(if_none_match, st, false))
+        return HTTP_PRECONDITION_FAILED;
     return 0;
 }
 

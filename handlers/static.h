@@ -48,6 +48,16 @@ void static_cache_free(struct static_cache *c);
 void static_serve(struct handler_ctx *ctx, const struct http_request *req, struct slice path,
                   struct response *res);
 
+/* RFC 9110 section 13.2.2, steps 1 to 3, for a request that would replace
+ * the file st describes (NULL when there is none): the values of If-Match,
+ * If-Unmodified-Since and If-None-Match (empty slices when absent) are
+ * compared with the ETag and Last-Modified a GET of the file would send.
+ * Returns 0 when the request may go on, else 412. If-Match needs a file
+ * ("*" included) and a strong match; If-None-Match fails on any match
+ * ("*": any file); If-Unmodified-Since counts only without If-Match. */
+int static_check_replace(struct slice if_match, struct slice if_unmodified_since,
+                         struct slice if_none_match, const struct stat *st);
+
 /* The file-serving half of static_serve for a regular file the caller has
  * opened: conditionals (If-Match, If-Unmodified-Since, If-None-Match,
  * If-Modified-Since), Range and If-Range, gzip when content_type is

@@ -140,7 +140,7 @@ route_files(struct handler_ctx *ctx, const struct http_request *req, struct slic
             res->close = true;
             return;
         }
-        files_upload_begin(ctx, ctx->scratch, (size_t)n, rb, res);
+        files_upload_begin(ctx, req, ctx->scratch, (size_t)n, rb, res);
     } else {
         wrong_method(req, res, "GET, HEAD, POST, OPTIONS");
     }

@@ -69,6 +69,9 @@ struct route_body {
     size_t held_max;    /* BODY_MEMORY: the most all bodies together may hold */
     char *content_type; /* BODY_MEMORY: copies of the headers the job needs */
     char *authorization;
+    /* BODY_UPLOAD: If-Match, If-Unmodified-Since and If-None-Match, copied
+     * for the commit to check again; NULL when absent. */
+    char *if_match, *if_unmodified_since, *if_none_match;
     int64_t queued_ms; /* clock_now_ms() when the complete body went to the pool */
 };
 

@@ -171,6 +171,17 @@ def test_head(srv):
               hg == hh and data.startswith(b"HTTP/1.1 200 OK"), (hg, hh, data[:40]))
 
 
+def post_then_next(srv, post):
+    """Sends a request with its body and a pipelined GET /echo/next on one
+    connection: the first answer's (status, reason, body), and whether the
+    second was answered after it."""
+    with srv.connect() as s:
+        s.sendall(post + b"GET /echo/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, rs, _, b, _ = read_response(s)
+        st2, _, _, b2, _ = read_response(s)
+    return st, rs, b, (st2, b2) == (200, b"next")
+
+
 def test_files(srv, root):
     with open(os.path.join(root, "hello.txt"), "wb") as f:
         f.write(b"Hello, files!")
@@ -191,14 +202,26 @@ def test_files(srv, root):
         check(f"POST /files/{bad.decode()} refused", st in (400, 404), st)
     check("no file written outside the root", not os.path.exists(os.path.join(os.path.dirname(root), "passwd")))
     os.mkdir(os.path.join(root, "adir"))
-    with srv.connect() as s:
-        s.sendall(b"POST /files/adir HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-                  b"GET /echo/next HTTP/1.1\r\nHost: x\r\n\r\n")
-        st, rs, _, b, _ = read_response(s)
-        st2, _, _, b2, _ = read_response(s)
+    st, rs, b, went_on = post_then_next(srv, b"POST /files/adir HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
     check("POST /files/ onto a directory is 409, and the connection goes on",
-          (st, rs, st2, b2) == (409, "Conflict", 200, b"next") and b"directory" in b, (st, rs, b, st2))
+          (st, rs, went_on) == (409, "Conflict", True) and b"directory" in b, (st, rs, b, went_on))
     os.rmdir(os.path.join(root, "adir"))
+    st, rs, b, went_on = post_then_next(srv, b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\nContent-Length: 5\r\n\r\nhello")
+    with open(os.path.join(root, "up.bin"), "rb") as f:
+        kept = f.read() == body
+    check("If-None-Match: * on an existing file is 412, the file kept, the connection goes on",
+          (st, rs, went_on, kept) == (412, "Precondition Failed", True, True), (st, rs, went_on, kept))
+    with srv.connect() as s:
+        s.sendall(b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\nIf-Match: \"stale\"\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n")
+        data = s.recv(65536)
+    check("a failing If-Match is answered before the body, without 100 Continue",
+          data.startswith(b"HTTP/1.1 412 "), data[:60])
+    st, _, h, _, _ = request(srv, b"GET /files/up.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    etag = h.get("etag", "").encode()
+    st2, _, _, _, _ = request(srv, b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\nIf-Match: " + etag + b"\r\nContent-Length: 3\r\n\r\nnew")
+    with open(os.path.join(root, "up.bin"), "rb") as f:
+        stored = f.read()
+    check("If-Match with the ETag GET sent replaces the file", (st, st2, stored) == (200, 201, b"new"), (st, st2, etag))
 
 
 def data_segments_in(sock):
