@@ -29,7 +29,12 @@
  * Where: a file up to GZCACHE_INLINE_MAX is compressed by the thread that
  * asks (a millisecond or two); a larger one on the blocking job pool, so a
  * cold 8 MiB file never stalls a loop thread for the ~150 ms it takes. Its
- * requests get identity until the gzip form is ready. */
+ * requests get identity until the gzip form is ready. A large file is never
+ * compressed by the asking thread: when the pool cannot take the job (its
+ * queue is full, or GZIP_JOBS_MAX compressions are already queued or
+ * running, which keeps workers free for uploads and mail), the pending
+ * entry is dropped and the response goes out as identity; a later request
+ * tries again. */
 #include "gzcache.h"
 
 #include <errno.h>
@@ -42,6 +47,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fs.h"
 #include "gzip.h"
 #include "log.h"
@@ -75,6 +81,7 @@ struct gzcache {
     size_t nbuckets, count;
     struct lru_list lru;             /* ready entries */
     unsigned long long compressions; /* files compressed, for tests and logs */
+    int jobs;                        /* compressions queued or running on the pool */
 };
 
 static long long
@@ -275,12 +282,15 @@ done:
     return ok;
 }
 
-/* Publishes a pending entry once its compression ended (ok or not). */
+/* Publishes a pending entry once its compression ended (ok or not); a pool
+ * job also gives back its slot. */
 static void
-finish(struct gzcache *c, struct gzcache_entry *e, bool ok)
+finish(struct gzcache *c, struct gzcache_entry *e, bool ok, bool job)
 {
     pthread_mutex_lock(&c->lock);
     c->compressions++;
+    if (job)
+        c->jobs--;
     if (!ok) {
         if (e->linked)
             entry_unlink(c, e);
@@ -308,7 +318,7 @@ static void
 gz_job_run(struct job *job)
 {
     struct gz_job *gj = (struct gz_job *)job;
-    finish(gj->cache, gj->entry, compress_into(gj->entry, gj->fd, NULL, gj->cache->level));
+    finish(gj->cache, gj->entry, compress_into(gj->entry, gj->fd, NULL, gj->cache->level), true);
     gzcache_release(gj->entry);
     close(gj->fd);
 }
@@ -320,24 +330,46 @@ gz_job_done(struct job *job)
 }
 
 /* Hands the pending entry e to the job pool with its own copy of fd.
- * Returns false (the caller compresses inline) when that cannot be done. */
+ * Returns false when that cannot be done: GZIP_JOBS_MAX jobs are out, the
+ * pool's queue is full, or no memory or descriptor. */
 static bool
 compress_later(struct gzcache *c, struct gzcache_entry *e, int fd)
 {
-    struct gz_job *gj = malloc(sizeof(*gj));
-    if (gj == NULL)
+    pthread_mutex_lock(&c->lock);
+    bool slot = c->jobs < GZIP_JOBS_MAX;
+    if (slot)
+        c->jobs++;
+    pthread_mutex_unlock(&c->lock);
+    if (!slot)
         return false;
-    *gj = (struct gz_job){.job = {.run = gz_job_run, .done = gz_job_done, .loop = NULL},
-                          .cache = c,
-                          .entry = e,
-                          .fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)};
-    if (gj->fd < 0 || pool_submit(&gj->job) < 0) {
+    struct gz_job *gj = malloc(sizeof(*gj));
+    if (gj != NULL) {
+        *gj = (struct gz_job){.job = {.run = gz_job_run, .done = gz_job_done, .loop = NULL},
+                              .cache = c,
+                              .entry = e,
+                              .fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+        if (gj->fd >= 0 && pool_submit(&gj->job) == 0)
+            return true;
         if (gj->fd >= 0)
             close(gj->fd);
         free(gj);
-        return false;
     }
-    return true;
+    pthread_mutex_lock(&c->lock);
+    c->jobs--;
+    pthread_mutex_unlock(&c->lock);
+    return false;
+}
+
+/* Drops a pending entry whose compression never started, so that the next
+ * request for the file may try again. */
+static void
+abandon(struct gzcache *c, struct gzcache_entry *e)
+{
+    pthread_mutex_lock(&c->lock);
+    if (e->linked)
+        entry_unlink(c, e);
+    pthread_mutex_unlock(&c->lock);
+    gzcache_release(e);
 }
 
 struct gzcache_entry *
@@ -370,10 +402,15 @@ gzcache_get(struct gzcache *c, struct slice path, const struct stat *st, int fd,
     }
     pthread_mutex_unlock(&c->lock);
 
-    if (data == NULL && (size_t)st->st_size > GZCACHE_INLINE_MAX && compress_later(c, e, fd))
-        return NULL; /* identity this time; the gzip form is on its way */
+    if (data == NULL && (size_t)st->st_size > GZCACHE_INLINE_MAX) {
+        /* Identity this time, whether or not the gzip form is on its way:
+         * compressing here would stall every connection of this loop. */
+        if (!compress_later(c, e, fd))
+            abandon(c, e);
+        return NULL;
+    }
     bool ok = compress_into(e, fd, data, c->level);
-    finish(c, e, ok);
+    finish(c, e, ok, false);
     if (!ok || e->len == 0) {
         if (!ok)
             log_debug("gzcache: could not compress %.*s", (int)path.len, path.ptr);

@@ -23,7 +23,7 @@
  * 64 MiB holds about 256 MiB of site text: more than most sites have. */
 #define GZCACHE_DEFAULT_CAP ((size_t)64 << 20)
 
-/* Larger files are compressed on the job pool, not by the asking thread. */
+/* Larger files are compressed on the job pool, never by the asking thread. */
 #define GZCACHE_INLINE_MAX ((size_t)64 << 10)
 
 struct gzcache;
@@ -46,7 +46,9 @@ void gzcache_free(struct gzcache *c);
  *     neither         nothing: NULL unless the cache has the entry
  * Compression runs outside the lock: in the calling thread, or for a file over
  * GZCACHE_INLINE_MAX read from fd, on the job pool (NULL now; later calls
- * find it ready). Single-flight:
+ * find it ready). When the pool cannot take that job (queue full, or
+ * GZIP_JOBS_MAX compressions out), NULL and nothing is kept: a later call
+ * tries again. Single-flight:
  * while one thread compresses a file, others asking for the same version get
  * NULL at once (identity) instead of blocking their loop or compressing it
  * twice. NULL also when the file does not shrink by at least 1/16 (remembered

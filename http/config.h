@@ -74,9 +74,19 @@
 #define JOB_THREADS   4
 #define JOB_QUEUE_MAX 64
 
+/* Compressions of large static files (gzcache.c) share that pool; at most
+ * this many are queued or running at once, so that at least
+ * JOB_THREADS - GZIP_JOBS_MAX workers stay free for upload commits and mail.
+ * A file that finds them all taken goes out as identity and is compressed
+ * on a later request. More would warm a cold site faster; fewer would
+ * leave the other jobs more room. */
+#define GZIP_JOBS_MAX 2
+
 _Static_assert(HTTP_MAX_REQUEST_LINE <= HTTP_MAX_HEAD, "request line must fit in the head");
 _Static_assert(HTTP_MAX_FIELD <= HTTP_MAX_HEAD, "a field must fit in the head");
 _Static_assert(CONN_OUT_BUF >= 4096, "the output buffer must hold a response head");
 _Static_assert(SHUTDOWN_GRACE_MS < 2000, "shutdown must finish within 2 s");
+_Static_assert(GZIP_JOBS_MAX > 0 && GZIP_JOBS_MAX < JOB_THREADS,
+               "compression must leave pool workers for uploads and mail");
 
 #endif

@@ -97,13 +97,22 @@ temp_file_with(const char *data, size_t n)
     return fd;
 }
 
+/* temp_file_with(), and its fstat in *st. */
+static int
+temp_file_stat(const char *data, size_t n, struct stat *st)
+{
+    int fd = temp_file_with(data, n);
+    assert_int_equal(fstat(fd, st), 0);
+    return fd;
+}
+
 /* ---- tests ---- */
 
 static void
 test_gzcache_round_trip_data_and_fd(void **state)
 {
     (void)state;
-    size_t n = 100000;
+    size_t n = GZCACHE_INLINE_MAX; /* the largest a descriptor's reader compresses itself */
     char *text = make_text(n, 1);
     struct gzcache *c = gzcache_new(0, 6);
     assert_non_null(c);
@@ -505,6 +514,30 @@ test_gzcache_threads_churn(void **state)
         free(texts[i]);
 }
 
+/* A file over GZCACHE_INLINE_MAX that the pool cannot take (here: no room
+ * in its queue, as before pool_start) goes out as identity, and the asking
+ * thread does not compress it either; nothing is kept, so a later request
+ * tries again. */
+static void
+test_gzcache_full_queue_gives_identity(void **state)
+{
+    (void)state;
+    size_t n = GZCACHE_INLINE_MAX + 50000;
+    char *text = make_text(n, 10);
+    struct stat st;
+    int fd = temp_file_stat(text, n, &st);
+    struct gzcache *c = gzcache_new(0, 6);
+    for (int i = 0; i < 2; i++) {
+        assert_null(gzcache_get(c, SLICE_LIT("big.txt"), &st, fd, NULL));
+        assert_int_equal(c->compressions, 0);
+        assert_int_equal(c->count, 0);
+        assert_int_equal(c->jobs, 0);
+    }
+    close(fd);
+    gzcache_free(c);
+    free(text);
+}
+
 /* A file over GZCACHE_INLINE_MAX is compressed by a pool worker: the asking
  * thread gets NULL at once, and the entry turns ready in the background. */
 static void
@@ -514,9 +547,8 @@ test_gzcache_large_file_on_pool(void **state)
     assert_int_equal(pool_start(1, 4), 0);
     size_t n = GZCACHE_INLINE_MAX + 50000;
     char *text = make_text(n, 9);
-    int fd = temp_file_with(text, n);
     struct stat st;
-    assert_int_equal(fstat(fd, &st), 0);
+    int fd = temp_file_stat(text, n, &st);
     struct gzcache *c = gzcache_new(0, 6);
     assert_null(gzcache_get(c, SLICE_LIT("big.txt"), &st, fd, NULL));
     close(fd); /* the job has its own descriptor */
@@ -530,7 +562,65 @@ test_gzcache_large_file_on_pool(void **state)
     assert_int_equal(c->compressions, 1);
     assert_gunzips_to(gzcache_data(e), gzcache_len(e), text, n);
     gzcache_release(e);
+    gzcache_free(c);
+    free(text);
+}
+
+/* A pool job that holds its worker until a byte arrives on gate[0]. */
+struct gate_job {
+    struct job job;
+    int gate[2];
+};
+
+static void
+gate_run(struct job *job)
+{
+    struct gate_job *g = (struct gate_job *)job;
+    char b;
+    assert_int_equal(read(g->gate[0], &b, 1), 1);
+}
+
+static void
+gate_done(struct job *job)
+{
+    (void)job;
+}
+
+/* At most GZIP_JOBS_MAX compressions wait for or hold pool workers, even
+ * with room left in the queue; the next file goes out as identity, and is
+ * not compressed by the asking thread either. */
+static void
+test_gzcache_pool_jobs_capped(void **state)
+{
+    (void)state;
+    struct gate_job gate = {.job = {.run = gate_run, .done = gate_done, .loop = NULL}};
+    assert_int_equal(pipe(gate.gate), 0);
+    assert_int_equal(pool_submit(&gate.job), 0); /* the one worker is busy */
+    size_t n = GZCACHE_INLINE_MAX + 1000;
+    char *text = make_text(n, 11);
+    struct gzcache *c = gzcache_new(0, 6);
+    int fds[GZIP_JOBS_MAX + 1];
+    struct stat st[GZIP_JOBS_MAX + 1];
+    static const char *const names[] = {"a.js", "b.js", "c.js", "d.js", "e.js"};
+    _Static_assert(GZIP_JOBS_MAX + 1 <= 5, "names for every file");
+    for (int i = 0; i <= GZIP_JOBS_MAX; i++) {
+        fds[i] = temp_file_stat(text, n, &st[i]);
+        struct slice name = slice_make(names[i], strlen(names[i]));
+        assert_null(gzcache_get(c, name, &st[i], fds[i], NULL));
+        assert_int_equal(c->jobs, i < GZIP_JOBS_MAX ? i + 1 : GZIP_JOBS_MAX);
+    }
+    assert_int_equal(c->count, GZIP_JOBS_MAX); /* the last one was not kept */
+    assert_int_equal(c->compressions, 0);
+    assert_int_equal(write(gate.gate[1], "x", 1), 1);
+    for (int i = 0; i < 500 && c->compressions < GZIP_JOBS_MAX; i++)
+        usleep(10000);
     assert_true(pool_stop(5000));
+    assert_int_equal(c->compressions, GZIP_JOBS_MAX);
+    assert_int_equal(c->jobs, 0);
+    for (int i = 0; i <= GZIP_JOBS_MAX; i++)
+        close(fds[i]);
+    close(gate.gate[0]);
+    close(gate.gate[1]);
     gzcache_free(c);
     free(text);
 }
@@ -550,7 +640,9 @@ main(void)
         cmocka_unit_test(test_gzcache_release_after_free),
         cmocka_unit_test(test_gzcache_single_flight),
         cmocka_unit_test(test_gzcache_threads_churn),
-        cmocka_unit_test(test_gzcache_large_file_on_pool), /* last: it starts the pool */
+        cmocka_unit_test(test_gzcache_full_queue_gives_identity), /* before the pool starts */
+        cmocka_unit_test(test_gzcache_large_file_on_pool),        /* starts the pool */
+        cmocka_unit_test(test_gzcache_pool_jobs_capped),          /* stops it */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,7 @@ setup(void **state)
     while (strlen(css) < 1900)
         strcat(css, "body { margin: 0; padding: 0 }\n");
     put_str(fx->root, "style.css", css);
-    fx->app_len = 100000;
+    fx->app_len = GZCACHE_INLINE_MAX - 4000; /* above STATIC_SMALL_FILE: a descriptor */
     fx->app_js = make_text(fx->app_len);
     put_file(fx->root, "app.js", fx->app_js, fx->app_len);
     fx->blob_len = 40000;
@@ -1329,6 +1329,27 @@ test_static_etag_list_parsing(void **state)
     assert_true(etag_list_match(SLICE_LIT("\"a-1\" ,"), e, false));
 }
 
+/* A file too large to compress on the loop thread, with no room on the job
+ * pool (this test starts none): identity, still with Vary, every time. */
+static void
+test_static_gzip_without_pool(void **state)
+{
+    struct fixture *fx = *state;
+    size_t n = GZCACHE_INLINE_MAX + 1000;
+    char *text = make_text(n);
+    put_file(fx->root, "big.js", text, n);
+    for (int i = 0; i < 2; i++) {
+        struct response res;
+        serve(fx, &res, "GET", "/big.js", "Accept-Encoding: gzip\r\n");
+        assert_int_equal(res.status, 200);
+        assert_hdr(&res, "Content-Encoding", NULL);
+        assert_hdr(&res, "Vary", "Accept-Encoding");
+        assert_body(&res, text, n);
+        response_discard(&res);
+    }
+    free(text);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1342,6 +1363,7 @@ main(void)
         T(test_static_precondition_failed),
         T(test_static_ranges),
         T(test_static_gzip),
+        T(test_static_gzip_without_pool),
         T(test_static_head_matches_get),
         T(test_static_traversal_table),
         T(test_static_404_page),
