@@ -112,6 +112,7 @@ struct file_meta {
     bool compressible;
     char etag[48];    /* "\"<size hex>-<mtime ns hex>\"" */
     char etag_gz[52]; /* the same with "-gz" inside the quotes */
+    time_t modified;  /* Last-Modified as sent and compared: see last_modified() */
     char last_modified[HTTPDATE_LEN + 1];
     /* The validator header lines, ready to copy: [0] identity, [1] gzip. */
     char validators[2][160];
@@ -188,6 +189,20 @@ same_version(const struct file_meta *m, const struct stat *st)
            mtime_ns(&m->mtime) == mtime_ns(&st->st_mtim);
 }
 
+/* The Last-Modified of the file st describes: its mtime, but never later
+ * than now. RFC 9110 8.8.2.1 forbids a Last-Modified later than the
+ * message's origination (a file touched into the future, or copied from a
+ * host whose clock runs ahead). A cache entry keeps the value it was filled
+ * with, so it never changes under a client that is revalidating with it;
+ * If-Modified-Since, If-Unmodified-Since and If-Range are all compared
+ * with this value, the one that was sent. */
+static time_t
+last_modified(const struct stat *st)
+{
+    time_t now = time(NULL);
+    return st->st_mtim.tv_sec > now ? now : st->st_mtim.tv_sec;
+}
+
 /* The ETag of the file st describes: "\"<size hex>-<mtime ns hex>\"", with
  * "-gz" inside the quotes for its gzip form. */
 static void
@@ -209,7 +224,8 @@ meta_fill(struct file_meta *m, const struct stat *st, const char *content_type)
     m->compressible = mimetype_compressible(content_type);
     etag_format(m->etag, sizeof(m->etag), st, false);
     etag_format(m->etag_gz, sizeof(m->etag_gz), st, true);
-    httpdate_format(st->st_mtim.tv_sec, m->last_modified);
+    m->modified = last_modified(st);
+    httpdate_format(m->modified, m->last_modified);
     for (int gz = 0; gz < 2; gz++) {
         /* The choice between gzip and identity depends on Accept-Encoding
          * for every response of a compressible type, identity included. */
@@ -443,7 +459,7 @@ check_preconditions(const struct http_request *req, const struct file_meta *m, c
             return HTTP_PRECONDITION_FAILED;
     } else {
         struct slice ius = http_header_get(req, SLICE_LIT("If-Unmodified-Since"));
-        if (ius.len > 0 && httpdate_parse(ius, &t) && m->mtime.tv_sec > t)
+        if (ius.len > 0 && httpdate_parse(ius, &t) && m->modified > t)
             return HTTP_PRECONDITION_FAILED;
     }
     /* With If-None-Match present, If-Modified-Since is not looked at. */
@@ -451,7 +467,7 @@ check_preconditions(const struct http_request *req, const struct file_meta *m, c
         if (etag_list_match(req->if_none_match, etag, false))
             return HTTP_NOT_MODIFIED;
     } else if (req->if_modified_since.len > 0 && httpdate_parse(req->if_modified_since, &t) &&
-               m->mtime.tv_sec <= t) {
+               m->modified <= t) {
         return HTTP_NOT_MODIFIED;
     }
     return 0;
@@ -480,7 +496,7 @@ static_check_replace(struct slice if_match, struct slice if_unmodified_since,
         if (!file_listed(if_match, st, true))
             return HTTP_PRECONDITION_FAILED;
     } else if (if_unmodified_since.len > 0 && st && httpdate_parse(if_unmodified_since, &t) &&
-               st->st_mtim.tv_sec > t) {
+               last_modified(st) > t) {
         /* Without a file there is no modification date, and the field is
          * ignored (13.1.4), as is one that is not a valid date. */
         return HTTP_PRECONDITION_FAILED;
@@ -502,7 +518,7 @@ if_range_allows(const struct http_request *req, const struct file_meta *m)
     if (v.ptr[0] == '"' || (v.len >= 2 && v.ptr[0] == 'W' && v.ptr[1] == '/'))
         return slice_eq(v, slice_make(m->etag, strlen(m->etag)));
     time_t t;
-    return httpdate_parse(v, &t) && t == m->mtime.tv_sec;
+    return httpdate_parse(v, &t) && t == m->modified;
 }
 
 /* ---- building the response ---- */

@@ -572,6 +572,60 @@ test_static_not_modified(void **state)
     response_discard(&res);
 }
 
+/* A file dated in the future is sent with Last-Modified no later than now
+ * (RFC 9110 8.8.2.1), and the value sent is the one conditions compare. */
+static void
+test_static_future_mtime_clamped(void **state)
+{
+    struct fixture *fx = *state;
+    struct response res;
+    char lm[64], h[256];
+    time_t before = time(NULL);
+    set_mtime(fx, "hello.txt", before + 86400);
+    set_mtime(fx, "blob.bin", before + 86400);
+    for (int i = 0; i < 2; i++) {
+        const char *target = i ? "/blob.bin" : "/hello.txt";
+        serve(fx, &res, "GET", target, NULL);
+        assert_int_equal(res.status, 200);
+        strcpy(lm, hdr(&res, "Last-Modified"));
+        response_discard(&res);
+        time_t t;
+        assert_true(httpdate_parse(slice_make(lm, strlen(lm)), &t));
+        assert_true(t >= before && t <= time(NULL));
+
+        snprintf(h, sizeof(h), "If-Modified-Since: %s\r\n", lm);
+        serve(fx, &res, "GET", target, h);
+        assert_int_equal(res.status, 304);
+        assert_hdr(&res, "Last-Modified", lm);
+        response_discard(&res);
+        snprintf(h, sizeof(h), "If-Unmodified-Since: %s\r\n", lm);
+        serve(fx, &res, "GET", target, h);
+        assert_int_equal(res.status, 200);
+        response_discard(&res);
+        snprintf(h, sizeof(h), "Range: bytes=0-1\r\nIf-Range: %s\r\n", lm);
+        serve(fx, &res, "GET", target, h);
+        assert_int_equal(res.status, 206);
+        response_discard(&res);
+    }
+
+    /* static_serve_fd (GET /files/) and uploads' If-Unmodified-Since alike. */
+    char path[512];
+    struct stat st;
+    sub(path, sizeof(path), fx, "hello.txt");
+    assert_int_equal(stat(path, &st), 0);
+    struct rq *r = serve(fx, &res, "GET", "/hello.txt", NULL);
+    response_discard(&res);
+    response_init(&res);
+    static_serve_fd(&fx->ctx, &r->req, open(path, O_RDONLY), &st, "text/plain", &res);
+    const char *got = hdr(&res, "Last-Modified");
+    time_t t;
+    assert_true(httpdate_parse(slice_make(got, strlen(got)), &t));
+    assert_true(t >= before && t <= time(NULL));
+    response_discard(&res);
+    assert_int_equal(
+        static_check_replace(SLICE_LIT(""), slice_make(lm, strlen(lm)), SLICE_LIT(""), &st), 0);
+}
+
 static void
 test_static_precondition_failed(void **state)
 {
@@ -1360,6 +1414,7 @@ main(void)
         T(test_static_index_redirect_forbidden),
         T(test_static_root_without_index),
         T(test_static_not_modified),
+        T(test_static_future_mtime_clamped),
         T(test_static_precondition_failed),
         T(test_static_ranges),
         T(test_static_gzip),
