@@ -12,11 +12,14 @@
  * The caller decodes the path exactly once. fs_path_is_safe() refuses NUL,
  * backslash, "." and ".." segments and dotfiles, all answered 404 (the same
  * as a missing file, so probing learns nothing). What passes is opened with
- * fs_open_beneath(): openat2(RESOLVE_BENEATH) makes the kernel refuse any
- * resolution that leaves the root, whatever the string looks like, and
- * O_NOFOLLOW refuses a final symlink. O_NONBLOCK keeps a FIFO from blocking
- * the open; fstat() then decides, and only regular files are served (FIFOs,
- * sockets and devices get 403). A redirect's Location is re-encoded from the
+ * fs_open_beneath_follow(): openat2(RESOLVE_BENEATH) makes the kernel refuse
+ * any resolution that leaves the root, whatever the string looks like, so
+ * symlinks are followed (to a file or a directory) only while they lead to
+ * somewhere beneath the root; absolute ones and those whose ".." climbs out
+ * are refused. The dotfile rule is about the request path: a link the
+ * site's owner made to a dotfile is followed. O_NONBLOCK keeps a FIFO from
+ * blocking the open; fstat() then decides, and only regular files are
+ * served (FIFOs, sockets and devices get 403). A redirect's Location is re-encoded from the
  * decoded path with runs of '/' collapsed, so "//evil.example" (a directory
  * of that name under the root) cannot become a protocol-relative redirect.
  *
@@ -37,10 +40,12 @@
  * deployments do not need. fstatat() does not resolve beneath the root, but
  * its answer is only compared with the identity of a file that was opened
  * safely: a match is the same inode, anything else drops the entry and the
- * file is opened again through fs_open_beneath(). Larger files keep their
- * open descriptor instead of their bytes, so a hot 1 MiB file costs no open,
- * fstat or close either: sendfile() takes its own offset, so one descriptor
- * serves any number of responses at once. Descriptors count against the
+ * file is opened again through fs_open_beneath_follow(). It follows a final
+ * symlink as that open did, so a link's entry is not dropped every check;
+ * a link turned to point out of the root stats another inode. Larger
+ * files keep their open descriptor instead of their bytes, so a hot 1 MiB
+ * file costs no open, fstat or close either: sendfile() takes its own
+ * offset, so one descriptor serves any number of responses at once. Descriptors count against the
  * connection limit, so a thread keeps at most STATIC_CACHE_MAX_FDS of them,
  * fewer under a low RLIMIT_NOFILE (fds_for_limit()); a large file that finds
  * the budget spent is opened per request and checked to still be the cached
@@ -337,8 +342,8 @@ cache_lookup(struct handler_ctx *ctx, struct slice key, uint32_t h)
     long long now = now_ms();
     if (now - e->checked_ms >= STATIC_REVALIDATE_MS) {
         struct stat st;
-        if (fstatat(ctx->cfg->root_fd, e->rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISREG(st.st_mode) || !same_version(&e->meta, &st)) {
+        if (fstatat(ctx->cfg->root_fd, e->rel, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+            !same_version(&e->meta, &st)) {
             cache_unlink(c, e);
             return NULL;
         }
@@ -530,7 +535,7 @@ static enum serve_result
 src_open(struct handler_ctx *ctx, struct static_src *src)
 {
     struct stat st;
-    int fd = fs_open_beneath(ctx->cfg->root_fd, src->ent->rel, O_RDONLY | O_NONBLOCK, 0);
+    int fd = fs_open_beneath_follow(ctx->cfg->root_fd, src->ent->rel, O_RDONLY | O_NONBLOCK);
     if (fd < 0)
         return STALE;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !same_version(src->meta, &st)) {
@@ -797,7 +802,7 @@ open_file(struct handler_ctx *ctx, struct slice key, uint32_t h, const char *rel
           struct static_src *src)
 {
     struct stat st;
-    int fd = fs_open_beneath(ctx->cfg->root_fd, rel, O_RDONLY | O_NONBLOCK, 0);
+    int fd = fs_open_beneath_follow(ctx->cfg->root_fd, rel, O_RDONLY | O_NONBLOCK);
     if (fd < 0)
         return errno;
     if (fstat(fd, &st) < 0) {
@@ -863,7 +868,7 @@ answer_errno(struct handler_ctx *ctx, int err, const char *rel, struct response 
     case ENOENT:
     case ENOTDIR:
     case ENAMETOOLONG:
-    case ELOOP: /* a final symlink (O_NOFOLLOW) */
+    case ELOOP: /* a symlink loop, or any symlink without openat2 */
     case EXDEV: /* resolution would leave the root (RESOLVE_BENEATH) */
         not_found(ctx, res);
         break;

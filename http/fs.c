@@ -1,6 +1,7 @@
 /* fs.c - opening beneath a root; see fs.h. */
 #include "fs.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <fcntl.h>
@@ -47,11 +48,11 @@ open_by_components(int rootfd, const char *path, int flags, mode_t mode)
     }
 }
 
-int
-fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode)
+static int
+open_beneath(int rootfd, const char *path, int flags, mode_t mode, bool follow)
 {
     struct open_how how = {
-        .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
+        .flags = (unsigned long long)(flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)),
         .mode = (flags & O_CREAT) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
@@ -69,6 +70,19 @@ fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode)
         return open_by_components(rootfd, path, flags, mode);
     }
     return (int)fd;
+}
+
+int
+fs_open_beneath(int rootfd, const char *path, int flags, mode_t mode)
+{
+    return open_beneath(rootfd, path, flags, mode, false);
+}
+
+int
+fs_open_beneath_follow(int rootfd, const char *path, int flags)
+{
+    assert((flags & (O_CREAT | O_WRONLY | O_RDWR)) == 0);
+    return open_beneath(rootfd, path, flags, 0, true);
 }
 
 bool

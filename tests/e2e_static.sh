@@ -2,7 +2,7 @@
 # e2e_static.sh - the static site end to end: the real server on a free port
 # with a fixture --directory, checked with curl and raw sockets.
 #
-# Covers types, indexes and redirects, 304 both ways, every Range form, 416
+# Covers types, indexes and redirects, symlinks inside the root, 304 both ways, every Range form, 416
 # and If-Range, HEAD against GET, gzip (curl --compressed and the raw bytes),
 # a 64 MiB download that must arrive intact while /echo/ok stays fast (also
 # two at once, and clients that reset mid-download), and a
@@ -60,6 +60,8 @@ ln -s ../outside/secret.txt "$root/link-out"
 ln -s "$base/outside/secret.txt" "$root/abs-link"
 ln -s "$base/outside" "$root/outdir"
 ln -s /dev/null "$root/devnull"
+ln -s hello.txt "$root/in.txt"
+ln -s docs "$root/docs-link"
 mkfifo "$root/fifo"
 
 # ---- server -----------------------------------------------------------------
@@ -133,6 +135,14 @@ fetch '/with%20space'
 eq "redirect re-encodes" "$(header Location)" "/with%20space/"
 fetch '/with%20space/'
 eq "encoded directory" "$status $(cat "$b")" "200 spaced"
+fetch /in.txt
+eq "symlink inside the root is followed" "$status $(cat "$b")" "200 hello world"
+fetch /docs-link
+eq "symlinked directory redirects" "$status $(header Location)" "301 /docs-link/"
+fetch /docs-link/
+eq "symlinked directory serves its index" "$status $(cat "$b")" "200 <h1>docs</h1>"
+fetch /files/in.txt
+eq "/files/ does not follow a symlink" "$status" 404
 fetch /empty/
 eq "directory without index" "$status" 403
 fetch /nope.html

@@ -1,12 +1,15 @@
-/* test_fs.c - opening beneath the root, with openat2 and with the fallback walk. */
+/* test_fs.c - opening beneath the root, with openat2 and with the fallback
+ * walk; and following symlinks that stay beneath it, for reading. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +39,15 @@ setup(void **state)
     snprintf(path, sizeof(path), "%s/sub/passwd", root);
     if (symlink("/etc/passwd", path) < 0)
         return -1;
+    snprintf(path, sizeof(path), "%s/sub/link-in", root);
+    if (symlink("file.txt", path) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/sub/climb-out", root);
+    if (symlink("../../../../../../../../etc/passwd", path) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/dirlink", root);
+    if (symlink("sub", path) < 0)
+        return -1;
     rootfd = open(root, O_RDONLY | O_DIRECTORY);
     return rootfd < 0 ? -1 : 0;
 }
@@ -64,7 +76,9 @@ check_rules(open_fn *open_under)
     assert_true(fd >= 0);
     close(fd);
     static const char *const refused[] = {
-        "../etc/passwd", "sub/../../etc/passwd", "escape/passwd", "sub/passwd", "missing",
+        "../etc/passwd", "sub/../../etc/passwd", "escape/passwd", "sub/passwd",
+        "missing",       "sub/link-in", /* a final symlink, even one that stays inside */
+        "sub/climb-out",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         fd = open_under(rootfd, refused[i], O_RDONLY, 0);
@@ -95,6 +109,35 @@ test_fs_component_walk(void **state)
     check_rules(open_by_components);
 }
 
+/* For reading a site: a final symlink is followed while it stays beneath
+ * the root, to a file or a directory; one that leaves it is refused. */
+static void
+test_fs_follow(void **state)
+{
+    (void)state;
+    static const char *const inside[] = {"sub/link-in", "dirlink/file.txt", "dirlink/link-in"};
+    for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+        int fd = fs_open_beneath_follow(rootfd, inside[i], O_RDONLY);
+        if (fd < 0)
+            fail_msg("%s: %s", inside[i], strerror(errno));
+        char buf[16] = "";
+        assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+        assert_memory_equal(buf, "inside", 6);
+        close(fd);
+    }
+    int fd = fs_open_beneath_follow(rootfd, "dirlink", O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    close(fd);
+    static const char *const refused[] = {
+        "../etc/passwd", "escape/passwd", "escape", "sub/passwd", "sub/climb-out", "missing",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        fd = fs_open_beneath_follow(rootfd, refused[i], O_RDONLY);
+        if (fd >= 0)
+            fail_msg("%s opened", refused[i]);
+    }
+}
+
 static void
 test_fs_path_is_safe(void **state)
 {
@@ -113,6 +156,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fs_openat2),
         cmocka_unit_test(test_fs_component_walk),
+        cmocka_unit_test(test_fs_follow),
         cmocka_unit_test(test_fs_path_is_safe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

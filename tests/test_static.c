@@ -943,7 +943,6 @@ test_static_traversal_table(void **state)
         {"/outdir/secret.txt", 404},
         {"/outdir/", 404},
         {"/devnull", 404}, /* symlink to a device */
-        {"/link-in", 404}, /* final symlinks are not followed */
         {"/fifo", 403},
         {"/a%5c..%5c..%5coutside%5csecret.txt", 404},
         {"/%5c..%5cx", 404},
@@ -980,13 +979,48 @@ test_static_traversal_table(void **state)
         assert_no_secret(&res);
         response_discard(&res);
     }
+}
 
-    /* A symlinked directory inside the root may be followed on the way; it
-     * stays beneath the root either way. */
+/* Symlinks that stay beneath the root are followed, to a file or to a
+ * directory (which then redirects and serves its index like one). */
+static void
+test_static_symlinks_inside(void **state)
+{
+    struct fixture *fx = *state;
     struct response res;
-    serve(fx, &res, "GET", "/dirlink/guide.md", NULL);
-    assert_true(res.status == 200 || res.status == 404);
-    assert_no_secret(&res);
+    static const struct {
+        const char *target;
+        int status;
+        const char *body; /* for 301: the Location */
+    } rows[] = {
+        {"/link-in", 200, "hello world\n"},
+        {"/dirlink", 301, "/dirlink/"},
+        {"/dirlink/", 200, "<h1>docs</h1>\n"},
+        {"/dirlink/guide.md", 200, "# Guide\n"},
+    };
+    for (int pass = 0; pass < 2; pass++) { /* the second from the cache */
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            serve(fx, &res, "GET", rows[i].target, NULL);
+            if (res.status != rows[i].status)
+                fail_msg("%s: got %d, want %d", rows[i].target, res.status, rows[i].status);
+            if (res.status == 301)
+                assert_hdr(&res, "Location", rows[i].body);
+            else
+                assert_body(&res, rows[i].body, strlen(rows[i].body));
+            response_discard(&res);
+        }
+        expire_cache(fx);
+    }
+
+    /* The link's target replaced: seen at the next check, as for a file. */
+    char path[512], tmp[512];
+    put_str(fx->root, "tmp.txt", "fresh world\n");
+    sub(tmp, sizeof(tmp), fx, "tmp.txt");
+    sub(path, sizeof(path), fx, "hello.txt");
+    assert_int_equal(rename(tmp, path), 0);
+    expire_cache(fx);
+    serve(fx, &res, "GET", "/link-in", NULL);
+    assert_body(&res, "fresh world\n", 12);
     response_discard(&res);
 }
 
@@ -1421,6 +1455,7 @@ main(void)
         T(test_static_gzip_without_pool),
         T(test_static_head_matches_get),
         T(test_static_traversal_table),
+        T(test_static_symlinks_inside),
         T(test_static_404_page),
         T(test_static_cache_revalidation),
         T(test_static_large_file_changed_between_checks),
