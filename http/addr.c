@@ -86,15 +86,16 @@ check_local(const char *l, size_t len)
     if (len > ADDR_LOCAL_MAX)
         return "local part too long";
     if (l[0] == '"') {
-        /* quoted-string: qtext or quoted-pair of printable ASCII (RFC 5321 4.1.2) */
+        /* quoted-string: qtext or quoted-pair of printable ASCII (RFC 5321 4.1.2,
+         * quoted-pairSMTP = %d92 %d32-126): the byte after a backslash too. */
         if (len < 2 || quote_end(l, len, 0) != len - 1)
             return "bad quoted local part";
         for (size_t i = 1; i < len - 1; i++) {
             unsigned char c = (unsigned char)l[i];
+            if (c == '\\')
+                c = (unsigned char)l[++i];
             if (c < 0x20 || c > 0x7e)
                 return "invalid character in local part";
-            if (c == '\\')
-                i++;
         }
         return NULL;
     }

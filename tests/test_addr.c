@@ -56,6 +56,8 @@ static const struct {
     {"sam@b\xc3\xa4r.example", NULL, NULL},
     {"\"unterminated@example.org", NULL, NULL},
     {"\"a\"b@example.org", NULL, NULL},
+    {"\"caf\\\xe9\"@example.org", NULL, NULL}, /* quoted-pair: %d92 %d32-126 only */
+    {"\"a\\\x80x\"@example.org", NULL, NULL},
     {"sam@example.org\r\nBcc: x@evil.org", NULL, NULL},
     {"sam@example.org\n", NULL, NULL},
     {"Pari\r\n <pari@example.org>", NULL, NULL},
