@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -706,7 +705,7 @@ relay_result(struct mail_job *j, enum smtp_status st, const struct smtp_result *
     return status;
 }
 
-/* Envelope recipients: to, cc and bcc, each address once. */
+/* Envelope recipients: to, cc and bcc, each mailbox once. */
 static struct smtp_rcpt *
 envelope(struct mail_job *j, size_t *n)
 {
@@ -716,8 +715,8 @@ envelope(struct mail_job *j, size_t *n)
     *n = 0;
     for (size_t i = 0; i < j->nrcpt; i++) {
         bool dup = false;
-        for (size_t k = 0; k < *n && !dup; k++)
-            dup = strcasecmp(r[k].address, j->rcpt[i].spec) == 0;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = addr_same_mailbox(&j->rcpt[k], &j->rcpt[i]);
         if (!dup)
             r[(*n)++].address = j->rcpt[i].spec;
     }

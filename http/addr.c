@@ -22,6 +22,7 @@
 #include "utf8.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* RFC 5322 3.2.3: atext = ALPHA / DIGIT / "!#$%&'*+-/=?^_`{|}~" */
 bool
@@ -218,6 +219,13 @@ const char *
 addr_domain(const struct addr *a)
 {
     return a->spec + a->local_len + 1;
+}
+
+bool
+addr_same_mailbox(const struct addr *a, const struct addr *b)
+{
+    return a->local_len == b->local_len && memcmp(a->spec, b->spec, a->local_len) == 0 &&
+           strcasecmp(addr_domain(a), addr_domain(b)) == 0;
 }
 
 bool

@@ -35,6 +35,11 @@ const char *addr_parse(struct slice in, struct addr *a);
 /* The domain part of a parsed address (after the '@'). */
 const char *addr_domain(const struct addr *a);
 
+/* True when a and b name the same mailbox: the local parts are equal byte
+ * for byte (RFC 5321 2.4: only the recipient's host may read "Sam" and
+ * "sam" as one), the domains are equal ignoring ASCII case. */
+bool addr_same_mailbox(const struct addr *a, const struct addr *b);
+
 /* Splits a comma-separated address list: stores the next item, trimmed, in
  * *item and advances *rest past it and its comma. Commas inside quoted
  * strings or angle brackets do not split. Items may be empty ("a@x,,b@y").

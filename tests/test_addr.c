@@ -168,6 +168,30 @@ test_addr_domain(void **state)
 }
 
 static void
+test_addr_same_mailbox(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b;
+        bool same;
+    } rows[] = {
+        {"sam@example.org", "Sam Smith <sam@example.org>", true},
+        {"sam@example.org", "sam@EXAMPLE.Org", true},  /* domains ignore case */
+        {"sam@example.org", "Sam@example.org", false}, /* local parts do not */
+        {"sam@example.org", "sa@mexample.org", false},
+        {"\"a@b\"@x.org", "\"a@B\"@x.org", false},
+        {"sam@example.org", "sam@example.org.uk", false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct addr a, b;
+        assert_null(addr_parse(slice_make(rows[i].a, strlen(rows[i].a)), &a));
+        assert_null(addr_parse(slice_make(rows[i].b, strlen(rows[i].b)), &b));
+        if (addr_same_mailbox(&a, &b) != rows[i].same || addr_same_mailbox(&b, &a) != rows[i].same)
+            fail_msg("row %zu: %s vs %s", i, rows[i].a, rows[i].b);
+    }
+}
+
+static void
 test_addr_list(void **state)
 {
     (void)state;
@@ -195,7 +219,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr_table),   cmocka_unit_test(test_addr_nul),
         cmocka_unit_test(test_addr_lengths), cmocka_unit_test(test_addr_domain),
-        cmocka_unit_test(test_addr_list),
+        cmocka_unit_test(test_addr_list),    cmocka_unit_test(test_addr_same_mailbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

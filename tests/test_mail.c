@@ -143,6 +143,24 @@ test_mail_json(void **state)
 }
 
 static void
+test_mail_duplicate_recipients(void **state)
+{
+    struct fixture *f = *state;
+    /* One RCPT TO per mailbox: the domain ignores case, the local part does
+     * not (RFC 5321 2.4), so Sam@ and sam@ may be two people. */
+    int status = post_json(f, "{\"from\": \"pari@example.org\","
+                              " \"to\": [\"sam@example.org\", \"Sam@example.org\"],"
+                              " \"cc\": \"Sam <sam@EXAMPLE.org>\", \"bcc\": \"Sam@Example.Org\"}");
+    assert_int_equal(status, 200);
+    assert_non_null(
+        strstr(f->out.data, "\"accepted\": [\"sam@example.org\", \"Sam@example.org\"]"));
+    peer_pause(f->peer);
+    const char *got = f->peer->got;
+    assert_non_null(strstr(got, "RCPT TO:<sam@example.org>\r\nRCPT TO:<Sam@example.org>\r\nDATA"));
+    assert_int_equal(peer_resume(f->peer), 0);
+}
+
+static void
 test_mail_multipart(void **state)
 {
     struct fixture *f = *state;
@@ -504,6 +522,7 @@ main(void)
     log_level = LOG_ERR; /* the relay's warnings are expected here */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mail_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_duplicate_recipients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_multipart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_urlencoded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_header_injection, setup, teardown),
