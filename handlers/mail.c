@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mime.h"
 #include "multipart.h"
+#include "pct.h"
 #include "smtp.h"
 #include "tlspipe.h"
 #include "utf8.h"
@@ -382,7 +383,8 @@ part_filename(struct mail_job *j, const struct multipart_part *part, struct slic
         struct slice enc = slice_make(q2 + 1, ext.len - (size_t)(q2 + 1 - ext.ptr));
         if ((buf = job_alloc(j, enc.len)) == NULL)
             return nomem(j);
-        ssize_t n = form_decode(buf, enc);
+        /* RFC 8187 3.2: percent-encoding only; '+' is itself. */
+        ssize_t n = pct_decode(buf, enc.ptr, enc.len, false);
         if (n < 0)
             return reply_error(j, 400, "malformed filename* parameter");
         name = slice_make(buf, (size_t)n);

@@ -196,6 +196,54 @@ test_mail_multipart(void **state)
     assert_int_equal(peer_resume(f->peer), 0);
 }
 
+/* POSTs a form from --mail-from to sam@example.org with one file part: its
+ * Content-Disposition parameters after name="f", its type and content. */
+static int
+post_form_file(struct fixture *f, const char *params, const char *type, const char *content)
+{
+    struct buf b = {0};
+    assert_int_equal(
+        buf_printf(&b,
+                   "--XyZ\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n"
+                   "sam@example.org\r\n--XyZ\r\nContent-Disposition: form-data; name=\"f\"; "
+                   "%s\r\nContent-Type: %s\r\n\r\n%s\r\n--XyZ--\r\n",
+                   params, type, content),
+        0);
+    f->cfg.mail_from = "pari@example.org";
+    int status = post(f, "multipart/form-data; boundary=XyZ", NULL, b.data, b.len);
+    f->cfg.mail_from = NULL;
+    buf_free(&b);
+    return status;
+}
+
+/* Checks that the message data the peer received holds want. */
+static void
+assert_sent(struct fixture *f, const char *want)
+{
+    peer_pause(f->peer);
+    if (f->peer->data == NULL || strstr(f->peer->data, want) == NULL)
+        fail_msg("not sent: %s", want);
+    assert_int_equal(peer_resume(f->peer), 0);
+}
+
+static void
+test_mail_form_files(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *params, *type, *want;
+    } rows[] = {
+        /* RFC 8187 has no '+' for space: only %20 is one. */
+        {"filename=\"x.txt\"; filename*=UTF-8''a+b%20c.txt", "text/plain",
+         "\r\nContent-Type: text/plain\r\n"
+         "Content-Disposition: attachment; filename=\"a+b c.txt\"\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        assert_int_equal(post_form_file(f, rows[i].params, rows[i].type, "hi"), 200);
+        assert_sent(f, rows[i].want);
+    }
+}
+
 static void
 test_mail_urlencoded(void **state)
 {
@@ -524,6 +572,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_mail_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_duplicate_recipients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_multipart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_form_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_urlencoded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_header_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_bad_requests, setup, teardown),
