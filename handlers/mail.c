@@ -97,6 +97,19 @@ mail_config_defaults(struct mail_config *cfg)
 int
 mail_config_check(const struct mail_config *cfg, char *err, size_t cap)
 {
+    /* Checked as a request's "from" is, so that a bad one stops the start
+     * instead of failing every request that leaves "from" out. */
+    if (cfg->mail_from != NULL) {
+        struct addr from;
+        size_t len = strlen(cfg->mail_from);
+        const char *why = addr_parse(slice_make(cfg->mail_from, len), &from);
+        if (why != NULL) {
+            char shown[128];
+            log_escape(shown, sizeof(shown), cfg->mail_from, len);
+            snprintf(err, cap, "bad --mail-from address '%s': %s", shown, why);
+            return -1;
+        }
+    }
     if (cfg->smtp_ca != NULL && access(cfg->smtp_ca, R_OK) < 0) {
         snprintf(err, cap, "cannot read --smtp-ca '%s': %s", cfg->smtp_ca, strerror(errno));
         return -1;

@@ -54,9 +54,10 @@ struct mail_config {
  * "localhost" for helo_name until the core sets the host name). */
 void mail_config_defaults(struct mail_config *cfg);
 
-/* Start-up check of the relay settings: with TLS, the openssl program runs
- * and says it is OpenSSL; a CA file, when given, is readable. Returns 0, or
- * -1 with one line saying what is wrong in err[0..cap). */
+/* Start-up check of the relay settings: --mail-from, when given, is an
+ * address addr_parse() accepts; with TLS, the openssl program runs and says
+ * it is OpenSSL; a CA file, when given, is readable. Returns 0, or -1 with
+ * one line saying what is wrong in err[0..cap). */
 int mail_config_check(const struct mail_config *cfg, char *err, size_t cap);
 
 /* True when no token is configured, or auth is "Bearer <token>" with the

@@ -509,6 +509,17 @@ test_mail_config_check(void **state)
     cfg.smtp_ca = "/nonexistent/ca.pem";
     assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot read --smtp-ca '/nonexistent/ca.pem'"));
+    cfg.smtp_ca = NULL;
+    /* --mail-from must be an address a request could give as "from". */
+    cfg.mail_from = "Relay <relay@example.org>";
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), 0);
+    cfg.mail_from = "bad";
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "bad --mail-from address 'bad': missing '@'");
+    cfg.mail_from = "a@b\r\nBcc: x@evil.example";
+    assert_int_equal(mail_config_check(&cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad --mail-from address 'a@b\\r\\nBcc: "));
+    assert_null(strchr(err, '\n'));
 }
 
 /* A fake "openssl" that refuses the way s_client does, or never answers. */
