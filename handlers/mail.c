@@ -695,8 +695,13 @@ relay_result(struct mail_job *j, enum smtp_status st, const struct smtp_result *
         status = 502;
         break;
     }
-    if (st != SMTP_OK)
-        log_warn("mail: %s", res->err);
+    if (st != SMTP_OK) {
+        /* res->err may quote the SMTP host's reply: no escape sequence of
+         * its own may reach a terminal or a log file. */
+        char shown[4 * SMTP_ERR_MAX];
+        log_escape(shown, sizeof(shown), res->err, strlen(res->err));
+        log_warn("mail: %s", shown);
+    }
     struct buf *out = j->out;
     out->len = 0;
     int rc;

@@ -18,8 +18,10 @@
  *           everything, 550 to RCPT TO:<peer.reject>, and 354 to DATA.
  *
  * Everything the client sent is kept in peer.got (NUL-terminated), the DATA
- * content (still dot-stuffed, terminator included) in peer.data. Helpers that
- * not every test needs are static inline, so an unused one draws no warning. */
+ * content (still dot-stuffed, terminator included) in peer.data. What the
+ * client logs meanwhile can be caught with capture_stderr(). Helpers that
+ * not every test needs are static inline, so an unused one draws no warning.
+ * Include it after <cmocka.h>: start_peer() asserts. */
 #ifndef SMTP_PEER_H
 #define SMTP_PEER_H
 
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,6 +257,51 @@ peer_free(struct peer *p)
 {
     free(p->got);
     free(p->data);
+}
+
+/* A scripted peer on the heap, started; end_peer() stops and frees it. */
+static inline struct peer *
+start_peer(const char *const *script)
+{
+    struct peer *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    p->script = script;
+    assert_int_equal(peer_start(p), 0);
+    return p;
+}
+
+static inline void
+end_peer(struct peer *p)
+{
+    peer_stop(p);
+    peer_free(p);
+    free(p);
+}
+
+/* Runs fn(arg) with stderr going to a file, and returns what was written
+ * there (log lines, the wire trace), NUL-terminated, for the caller to
+ * free; NULL when the file could not be made or read. */
+static inline char *
+capture_stderr(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/test_stderrXXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn(arg);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *text = n >= 0 ? calloc(1, (size_t)n + 1) : NULL;
+    if (text != NULL && pread(fd, text, (size_t)n, 0) != n) {
+        free(text);
+        text = NULL;
+    }
+    close(fd);
+    return text;
 }
 
 /* A port on 127.0.0.1 with nothing listening (bound, then closed). */

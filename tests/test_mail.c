@@ -471,10 +471,7 @@ test_mail_timeout(void **state)
 {
     struct fixture *f = *state;
     static const char *const script[] = {"HANG", NULL};
-    struct peer *silent = calloc(1, sizeof(*silent));
-    assert_non_null(silent);
-    silent->script = script;
-    assert_int_equal(peer_start(silent), 0);
+    struct peer *silent = start_peer(script);
     int port = f->cfg.smtp_port;
     f->cfg.smtp_port = silent->port;
     f->cfg.reply_timeout_ms = 300;
@@ -483,9 +480,46 @@ test_mail_timeout(void **state)
     assert_non_null(strstr(f->out.data, "too slow"));
     f->cfg.smtp_port = port;
     f->cfg.reply_timeout_ms = 2000;
-    peer_stop(silent);
-    peer_free(silent);
-    free(silent);
+    end_peer(silent);
+}
+
+struct json_run {
+    struct fixture *f;
+    const char *json;
+    int status;
+};
+
+static void
+run_json(void *arg)
+{
+    struct json_run *r = arg;
+    r->status = post_json(r->f, r->json);
+}
+
+static void
+test_mail_log_escaped(void **state)
+{
+    struct fixture *f = *state;
+    /* A refusal whose text would clear the screen and ring the bell. */
+    static const char *const script[] = {
+        "S:220 peer.test\r\n",     "C:EHLO", "S:250 peer.test\r\n", "C:MAIL FROM",
+        "S:550 \x1b[2J\x07no\r\n", "C:QUIT", "S:221 bye\r\n",       NULL};
+    struct peer *refusing = start_peer(script);
+    int port = f->cfg.smtp_port;
+    f->cfg.smtp_port = refusing->port;
+    struct json_run r = {f, "{\"from\": \"a@example.org\", \"to\": \"b@example.org\"}", 0};
+    log_level = LOG_WARN;
+    char *log = capture_stderr(run_json, &r);
+    log_level = LOG_ERR;
+    f->cfg.smtp_port = port;
+    end_peer(refusing);
+    assert_non_null(log);
+    assert_int_equal(r.status, 502);
+    if (strstr(log, "refused the sender (MAIL FROM): 550 \\x1b[2J\\x07no\n") == NULL)
+        fail_msg("log: %s", log);
+    assert_null(strchr(log, '\x1b'));
+    assert_null(strchr(log, '\x07'));
+    free(log);
 }
 
 static void
@@ -596,6 +630,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_mail_all_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_log_escaped, setup, teardown),
         cmocka_unit_test(test_mail_config_check),
         cmocka_unit_test_setup_teardown(test_mail_tls_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_tls_timeout, setup, teardown),

@@ -162,24 +162,6 @@ options(int port)
     };
 }
 
-static struct peer *
-start_peer(const char *const *script)
-{
-    struct peer *p = calloc(1, sizeof(*p));
-    assert_non_null(p);
-    p->script = script;
-    assert_int_equal(peer_start(p), 0);
-    return p;
-}
-
-static void
-end_peer(struct peer *p)
-{
-    peer_stop(p);
-    peer_free(p);
-    free(p);
-}
-
 static const char message[] = "Subject: t\r\n\r\nline\r\n.\r\n..x\n";
 
 static enum smtp_status
@@ -233,22 +215,10 @@ test_smtp_client_happy(void **state)
 static char *
 capture_trace(void (*fn)(void *), void *arg)
 {
-    char path[] = "/tmp/test_smtp_traceXXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    unlink(path);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
     log_trace_enabled = true;
-    fn(arg);
+    char *text = capture_stderr(fn, arg);
     log_trace_enabled = false;
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    off_t n = lseek(fd, 0, SEEK_END);
-    char *text = calloc(1, (size_t)n + 1);
     assert_non_null(text);
-    assert_int_equal(pread(fd, text, (size_t)n, 0), n);
-    close(fd);
     return text;
 }
 
