@@ -634,6 +634,11 @@ smtp_send(const struct smtp_options *opt, const char *from, struct smtp_rcpt *rc
     bool quit = st == SMTP_OK || st == SMTP_ERR_REFUSED || st == SMTP_ERR_TOO_BIG;
     if (quit)
         say_goodbye(s);
+    /* res->reply holds the last reply that came, which for a closed
+     * connection, a time-out or a broken tunnel is an older one, such as
+     * MAIL FROM's "250 ok": it must not pass for the answer (smtp.h). */
+    if (st != SMTP_OK && st != SMTP_ERR_REFUSED)
+        res->reply[0] = '\0';
     /* The child goes now in every case; after QUIT it may first close TLS. */
     if (s->tunnel)
         tlspipe_close(&s->tls, quit ? TUNNEL_GRACE_MS : 0);

@@ -483,14 +483,33 @@ static void
 test_smtp_client_early_close(void **state)
 {
     (void)state;
-    static const char *const script[] = {"S:220 peer.test\r\n", "C:EHLO", "CLOSE", NULL};
-    struct peer *p = start_peer(script);
-    struct smtp_options opt = options(p->port);
-    struct smtp_rcpt rcpt = {.address = "a@example.org"};
-    struct smtp_result res;
-    assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_PROTOCOL);
-    assert_non_null(strstr(res.err, "closed"));
-    end_peer(p);
+    static const char *const after_ehlo[] = {"S:220 peer.test\r\n", "C:EHLO", "CLOSE", NULL};
+    static const char *const after_mail[] = {"S:220 peer.test\r\n",
+                                             "C:EHLO",
+                                             "S:250 peer.test\r\n",
+                                             "C:MAIL FROM",
+                                             "S:250 2.1.0 ok\r\n",
+                                             "C:RCPT TO",
+                                             "CLOSE",
+                                             NULL};
+    static const struct {
+        const char *const *script;
+        const char *want;
+    } cases[] = {{after_ehlo, "(waiting for the reply to EHLO)"},
+                 {after_mail, "(waiting for the reply to RCPT TO)"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct peer *p = start_peer(cases[i].script);
+        struct smtp_options opt = options(p->port);
+        struct smtp_rcpt rcpt = {.address = "a@example.org"};
+        struct smtp_result res;
+        assert_int_equal(send_to(&opt, &rcpt, 1, &res), SMTP_ERR_PROTOCOL);
+        assert_non_null(strstr(res.err, "closed the connection"));
+        assert_non_null(strstr(res.err, cases[i].want));
+        /* An older reply (the greeting, MAIL FROM's 250) is no answer. */
+        assert_string_equal(res.reply, "");
+        assert_int_equal(rcpt.code, 0);
+        end_peer(p);
+    }
 }
 
 static void
