@@ -219,9 +219,9 @@ static enum smtp_status
 tunnel_failed(struct session *s, const char *when)
 {
     char why[200];
-    if (tlspipe_reason(s->tls.log, s->tls.log_len, why, sizeof(why)) == 0)
-        snprintf(why, sizeof(why), "openssl s_client ended%s",
-                 s->tls.state == TLSPIPE_UP ? "" : " before TLS was up");
+    bool up = s->tls.state == TLSPIPE_UP;
+    if (tlspipe_reason(s->tls.log, s->tls.log_len, up, why, sizeof(why)) == 0)
+        snprintf(why, sizeof(why), "openssl s_client ended%s", up ? "" : " before TLS was up");
     return set_error(s, SMTP_ERR_TLS, "TLS to %s:%d failed: %s%s", s->opt->host, s->opt->port, why,
                      when);
 }

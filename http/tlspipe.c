@@ -496,6 +496,10 @@ struct reason {
     const char *words;
 };
 
+/* s_client says this when the server goes away without a TLS close_notify,
+ * in the handshake or any time after it. */
+static const char eof_needle[] = "unexpected eof while reading";
+
 /* Most specific first: verification errors come with a generic
  * "certificate verify failed" line after them. */
 static const struct reason reasons[] = {
@@ -522,7 +526,7 @@ static const struct reason reasons[] = {
     {"unsupported protocol", "no TLS version in common with the server"},
     {"no protocols available", "no TLS version in common with the server"},
     {"alert handshake failure", "the server refused the TLS handshake"},
-    {"unexpected eof while reading", "the server closed the connection during the TLS handshake"},
+    {eof_needle, "the server closed the connection"},
     {"certificate verify failed", "certificate verification failed"},
 };
 
@@ -562,11 +566,16 @@ error_reason(const char *line, size_t len, const char **r, size_t *rlen)
 }
 
 size_t
-tlspipe_reason(const char *log, size_t len, char *out, size_t cap)
+tlspipe_reason(const char *log, size_t len, bool up, char *out, size_t cap)
 {
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        if (contains_ci(log, len, reasons[i].needle))
-            return copy_out(out, cap, reasons[i].words, strlen(reasons[i].words));
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        if (!contains_ci(log, len, reasons[i].needle))
+            continue;
+        const char *words = reasons[i].words;
+        if (reasons[i].needle == eof_needle && !up)
+            words = "the server closed the connection during the TLS handshake";
+        return copy_out(out, cap, words, strlen(words));
+    }
     const char *last = NULL, *err = NULL;
     size_t last_len = 0, err_len = 0;
     for (const char *p = log, *end = log + len; p < end;) {

@@ -95,9 +95,11 @@ void tlspipe_drain(struct tlspipe *t, int timeout_ms);
 /* Why s_client gave up, from its stderr text log[0..len): a known failure
  * (self-signed, unknown CA, expired, wrong name, refused, not TLS, no
  * STARTTLS, ...) in plain words, else the reason field of its last error
- * line, else its last line. Writes a NUL-terminated string into out[0..cap)
- * and returns its length; 0 when log holds nothing to go on. */
-size_t tlspipe_reason(const char *log, size_t len, char *out, size_t cap);
+ * line, else its last line. up tells whether TLS was up (TLSPIPE_UP) before
+ * the failure: only when it was not is a closed connection called a failed
+ * handshake. Writes a NUL-terminated string into out[0..cap) and returns
+ * its length; 0 when log holds nothing to go on. */
+size_t tlspipe_reason(const char *log, size_t len, bool up, char *out, size_t cap);
 
 /* Ends the child: closes its stdin (s_client then shuts TLS down and exits),
  * waits up to grace_ms for it to go, then kills its process group with

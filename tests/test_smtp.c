@@ -919,6 +919,17 @@ test_smtp_tls_ends_midway(void **state)
     assert_non_null(strstr(r.res.err, "decryption failed or bad record mac"));
     assert_non_null(strstr(r.res.err, "MAIL FROM"));
     assert_no_children();
+    /* ... or that the server closed it, which is no handshake failure now, ... */
+    snprintf(body, sizeof(body), "%s%s", greet_ehlo,
+             "echo '4000:error:0A000126:SSL routines::unexpected eof while reading:x.c:1:' "
+             ">&2\nexit 1\n");
+    r = (struct tls_run){.opt = tls_options(fake_openssl(body), SMTP_TLS_IMPLICIT)};
+    run_tls(&r);
+    assert_int_equal(r.st, SMTP_ERR_TLS);
+    assert_non_null(strstr(r.res.err, "failed: the server closed the connection (waiting for the "
+                                      "reply to MAIL FROM)"));
+    assert_null(strstr(r.res.err, "handshake"));
+    assert_no_children();
     /* ... or without a word: the server closed the connection. */
     snprintf(body, sizeof(body), "%s%s", greet_ehlo, "echo DONE >&2\nexit 0\n");
     r = (struct tls_run){.opt = tls_options(fake_openssl(body), SMTP_TLS_IMPLICIT)};

@@ -176,19 +176,27 @@ test_tlspipe_reason_table(void **state)
         assert_non_null(copy);
         memcpy(copy, c->stderr_text, len);
         char out[200];
-        size_t n = tlspipe_reason(copy, len, out, sizeof(out));
+        size_t n = tlspipe_reason(copy, len, false, out, sizeof(out));
         free(copy);
         if (n == 0 || strstr(out, c->want) == NULL)
             fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, c->want);
         assert_int_equal(n, strlen(out));
     }
     char out[8];
-    assert_int_equal(tlspipe_reason("", 0, out, sizeof(out)), 0);
+    assert_int_equal(tlspipe_reason("", 0, false, out, sizeof(out)), 0);
     assert_string_equal(out, "");
-    assert_int_equal(tlspipe_reason("\n\n", 2, out, sizeof(out)), 0);
+    assert_int_equal(tlspipe_reason("\n\n", 2, false, out, sizeof(out)), 0);
     /* Truncated to fit. */
-    assert_int_equal(tlspipe_reason("certificate has expired\n", 24, out, sizeof(out)), 7);
+    assert_int_equal(tlspipe_reason("certificate has expired\n", 24, false, out, sizeof(out)), 7);
     assert_string_equal(out, "certifi");
+    /* The server going away is a failed handshake only while there is one. */
+    static const char eof[] =
+        "4000:error:0A000126:SSL routines::unexpected eof while reading:x.c:1:\n";
+    char why[100];
+    tlspipe_reason(eof, strlen(eof), false, why, sizeof(why));
+    assert_string_equal(why, "the server closed the connection during the TLS handshake");
+    tlspipe_reason(eof, strlen(eof), true, why, sizeof(why));
+    assert_string_equal(why, "the server closed the connection");
 }
 
 /* ---- watching stderr ---------------------------------------------------- */
@@ -231,7 +239,7 @@ test_tlspipe_state_from_stderr(void **state)
     feed(&t, "verify error:num=10:certificate has expired\n");
     assert_true(t.log_len <= sizeof(t.log));
     char out[100];
-    tlspipe_reason(t.log, t.log_len, out, sizeof(out));
+    tlspipe_reason(t.log, t.log_len, false, out, sizeof(out));
     assert_string_equal(out, "certificate expired");
     char big[1000];
     memset(big, 'x', sizeof(big));
@@ -349,7 +357,7 @@ test_tlspipe_failure_reaped(void **state)
     assert_int_equal(tlspipe_start(&t, &opt, err, sizeof(err)), 0);
     assert_int_equal(tlspipe_wait_up(&t, 3000), TLSPIPE_FAILED);
     char why[200];
-    assert_true(tlspipe_reason(t.log, t.log_len, why, sizeof(why)) > 0);
+    assert_true(tlspipe_reason(t.log, t.log_len, false, why, sizeof(why)) > 0);
     assert_non_null(strstr(why, "self-signed"));
     int status = tlspipe_close(&t, 0);
     assert_true(status != -1);
