@@ -439,7 +439,11 @@ read_multipart(struct mail_job *j)
             if (a == NULL)
                 return nomem(j);
             a->filename = name;
-            a->content_type = part.content_type;
+            /* The browser's guess from the file name (an .eml file is
+             * message/rfc822): a composite type cannot go base64-encoded,
+             * and the user cannot choose another, so send it as bytes. */
+            if (!mime_type_is_composite(part.content_type))
+                a->content_type = part.content_type;
             a->data = part.data;
             continue;
         }
@@ -592,15 +596,22 @@ check_attachments(struct mail_job *j)
                                i + 1);
         if (a->filename.len > MAIL_FILENAME_MAX || !utf8_valid(a->filename.ptr, a->filename.len))
             return reply_error(j, 400, "attachment %zu: file name too long or not UTF-8", i + 1);
-        /* type "/" subtype, then parameters of printable ASCII (RFC 2045 5.1). */
+        /* type "/" subtype, then parameters, all printable ASCII (RFC 2045 5.1). */
         struct slice t = a->content_type;
-        const char *slash = t.len ? memchr(t.ptr, '/', t.len) : NULL;
-        bool ok = t.len == 0 || (t.len <= MAIL_TYPE_MAX && slash != NULL && slash > t.ptr &&
-                                 slash + 1 < t.ptr + t.len && slash[1] != ';');
+        bool ok = t.len == 0 || (t.len <= MAIL_TYPE_MAX && multipart_check_type(t) == 0);
         for (size_t k = 0; ok && k < t.len; k++)
             ok = (unsigned char)t.ptr[k] >= 0x20 && (unsigned char)t.ptr[k] < 0x7f;
         if (!ok)
-            return reply_error(j, 400, "attachment %zu: bad content type", i + 1);
+            return reply_error(j, 400,
+                               "attachment %zu: bad content type: want type/subtype, then "
+                               "parameters such as ; name=value (RFC 2045 5.1)",
+                               i + 1);
+        if (mime_type_is_composite(t))
+            return reply_error(j, 400,
+                               "attachment %zu: content type %.*s cannot be sent: multipart/* "
+                               "and message/* may not be base64-encoded (RFC 2046 5); send it "
+                               "as application/octet-stream",
+                               i + 1, (int)t.len, t.ptr);
     }
     return 0;
 }

@@ -453,6 +453,15 @@ end:
     return rc;
 }
 
+bool
+mime_type_is_composite(struct slice type)
+{
+    type = slice_trim(type);
+    const char *slash = type.len > 0 ? memchr(type.ptr, '/', type.len) : NULL;
+    struct slice top = slice_make(type.ptr, slash ? (size_t)(slash - type.ptr) : type.len);
+    return slice_eq_ci(top, SLICE_LIT("multipart")) || slice_eq_ci(top, SLICE_LIT("message"));
+}
+
 static int
 write_attachment(struct buf *out, const struct mime_attachment *a)
 {

@@ -8,8 +8,9 @@
  * into the SMTP envelope only, so they can never leak into the headers.
  *
  * The caller validates first: addresses through addr_parse(), no CR, LF or
- * NUL in the subject or file names, UTF-8 everywhere, and a content type of
- * printable ASCII. The builder trusts its input to be such. */
+ * NUL in the subject or file names, UTF-8 everywhere, and attachment
+ * content types of printable ASCII in RFC 2045 5.1 syntax that are not
+ * composite. The builder trusts its input to be such. */
 #ifndef MIME_H
 #define MIME_H
 
@@ -30,9 +31,15 @@
 
 struct mime_attachment {
     struct slice filename;     /* UTF-8; empty: "attachment" */
-    struct slice content_type; /* e.g. "image/jpeg"; empty: application/octet-stream */
+    struct slice content_type; /* e.g. "image/jpeg"; empty: application/octet-stream;
+                                * never one for which mime_type_is_composite() holds */
     struct slice data;         /* any bytes; sent base64-encoded */
 };
+
+/* True for multipart/... and message/... (any case): composite types, whose
+ * body may only be 7bit, 8bit or binary (RFC 2045 6.4, RFC 2046 5.1, 5.2),
+ * so they cannot be the type of an attachment sent base64-encoded. */
+bool mime_type_is_composite(struct slice content_type);
 
 struct mime_message {
     const struct addr *from;

@@ -103,6 +103,24 @@ multipart_param(struct slice hv, const char *name, struct slice *value)
     return found;
 }
 
+int
+multipart_check_type(struct slice v)
+{
+    struct slice t = multipart_type(v);
+    const char *slash = memchr(t.ptr, '/', t.len);
+    if (slash == NULL || slash == t.ptr || slash + 1 == t.ptr + t.len)
+        return -1;
+    for (const char *p = t.ptr; p < t.ptr + t.len; p++)
+        if (p != slash && !is_tchar((unsigned char)*p))
+            return -1;
+    /* The parameters: multipart_param() refuses a malformed list whatever
+     * name it looks for, but lets a trailing ';' pass. */
+    struct slice trimmed = slice_trim(v), unused;
+    if (trimmed.ptr[trimmed.len - 1] == ';' || multipart_param(v, "", &unused) < 0)
+        return -1;
+    return 0;
+}
+
 static bool
 is_bchar(unsigned char c)
 {

@@ -49,6 +49,13 @@ int multipart_param(struct slice header_value, const char *name, struct slice *v
  * trimmed ("multipart/form-data" from "multipart/form-data; boundary=x"). */
 struct slice multipart_type(struct slice header_value);
 
+/* Checks a Content-Type value against RFC 2045 5.1: type "/" subtype, both
+ * tokens with nothing between them, then any number of ";" attribute "="
+ * value, the value a token or a quoted-string, white space allowed around
+ * ';' and '='. Returns 0, or -1 ("text/ plain", an unclosed quote, a
+ * parameter without a value, a trailing ';'). */
+int multipart_check_type(struct slice content_type);
+
 /* Extracts the boundary parameter from a multipart Content-Type value.
  * Returns 0, or -1 when it is missing or not a valid boundary (1-70 bchars). */
 int multipart_boundary(struct slice content_type, struct slice *boundary);

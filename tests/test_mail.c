@@ -237,6 +237,10 @@ test_mail_form_files(void **state)
         {"filename=\"x.txt\"; filename*=UTF-8''a+b%20c.txt", "text/plain",
          "\r\nContent-Type: text/plain\r\n"
          "Content-Disposition: attachment; filename=\"a+b c.txt\"\r\n"},
+        /* A browser labels an .eml file message/rfc822: it goes as plain bytes. */
+        {"filename=\"fwd.eml\"", "message/rfc822",
+         "\r\nContent-Type: application/octet-stream\r\n"
+         "Content-Disposition: attachment; filename=\"fwd.eml\"\r\n"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         assert_int_equal(post_form_file(f, rows[i].params, rows[i].type, "hi"), 200);
@@ -367,6 +371,47 @@ test_mail_content_types(void **state)
     /* Case and parameters do not matter. */
     assert_int_equal(post(f, "Application/JSON ; Charset=\"UTF-8\"", NULL, json, strlen(json)),
                      200);
+}
+
+/* POSTs one JSON attachment with the given content_type (a JSON string body). */
+static int
+post_attachment_type(struct fixture *f, const char *type)
+{
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"from\": \"a@example.org\", \"to\": \"b@example.org\", \"attachments\":"
+             " [{\"filename\": \"x\", \"content_type\": \"%s\", \"content\": \"aGk=\"}]}",
+             type);
+    return post_json(f, json);
+}
+
+static void
+test_mail_attachment_types(void **state)
+{
+    struct fixture *f = *state;
+    /* Composite types may not be base64-encoded (RFC 2046 5): refused, with why. */
+    static const char *const composite[] = {"multipart/mixed; boundary=x", "message/rfc822",
+                                            "Message/Partial; id=1"};
+    for (size_t i = 0; i < sizeof(composite) / sizeof(composite[0]); i++) {
+        assert_int_equal(post_attachment_type(f, composite[i]), 400);
+        assert_json_response(f);
+        if (strstr(f->out.data, "may not be base64-encoded") == NULL)
+            fail_msg("%s: %s", composite[i], f->out.data);
+    }
+    /* Not RFC 2045 5.1 syntax. */
+    static const char *const bad[] = {
+        "text/ plain",         "text",         "text/plain; name=\\\"a.txt", "text/plain;",
+        "text/plain; charset", "te(x)t/plain", "text/plain; name=a b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(post_attachment_type(f, bad[i]), 400);
+        if (strstr(f->out.data, "bad content type") == NULL)
+            fail_msg("%s: %s", bad[i], f->out.data);
+    }
+    assert_nothing_sent(f);
+    assert_int_equal(post_attachment_type(f, "text/plain; charset=\\\"utf-8\\\""), 200);
+    assert_sent(f, "\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
+                   "Content-Disposition: attachment; filename=\"x\"\r\n"
+                   "Content-Transfer-Encoding: base64\r\n");
 }
 
 static void
@@ -623,6 +668,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_mail_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_too_many_recipients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_content_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_attachment_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_allow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_max_body, setup, teardown),

@@ -396,6 +396,19 @@ test_mime_filenames(void **state)
 }
 
 static void
+test_mime_composite_types(void **state)
+{
+    (void)state;
+    assert_true(mime_type_is_composite(SLICE_LIT("multipart/mixed; boundary=x")));
+    assert_true(mime_type_is_composite(SLICE_LIT("Message/RFC822")));
+    assert_true(mime_type_is_composite(SLICE_LIT(" message/partial; id=1")));
+    assert_false(mime_type_is_composite(SLICE_LIT("text/plain")));
+    assert_false(mime_type_is_composite(SLICE_LIT("application/message")));
+    assert_false(mime_type_is_composite(SLICE_LIT("messages/x")));
+    assert_false(mime_type_is_composite(SLICE_LIT("")));
+}
+
+static void
 test_mime_dot_stuffing(void **state)
 {
     (void)state;
@@ -447,6 +460,7 @@ main(void)
         cmocka_unit_test(test_mime_html_only),
         cmocka_unit_test(test_mime_transfer_encodings),
         cmocka_unit_test(test_mime_filenames),
+        cmocka_unit_test(test_mime_composite_types),
         cmocka_unit_test(test_mime_dot_stuffing),
         cmocka_unit_test(test_mime_message_id),
     };

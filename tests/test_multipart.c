@@ -176,6 +176,44 @@ test_multipart_params(void **state)
 }
 
 static void
+test_multipart_check_type(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int want;
+    } rows[] = {
+        {"text/plain", 0},
+        {"Image/JPEG", 0},
+        {"application/vnd.oasis.opendocument.text", 0},
+        {"text/plain; charset=utf-8", 0},
+        {"text/plain;charset=\"utf-8\"", 0},
+        {"application/x-a ; name = \"a;b \\\"c\\\"\" ; x=y", 0},
+        {"text/ plain", -1},
+        {"text /plain", -1},
+        {"text/plain x", -1},
+        {"text", -1},
+        {"/plain", -1},
+        {"text/", -1},
+        {"text/plain/x", -1},
+        {"te(x)t/plain", -1},
+        {"text/pl@in", -1},
+        {"text/plain;", -1},
+        {"text/plain; ; a=b", -1},
+        {"text/plain; charset", -1},
+        {"text/plain; charset=", -1},
+        {"text/plain; =utf-8", -1},
+        {"text/plain; name=\"a.txt", -1},
+        {"text/plain; name=\"a.txt\\\"", -1},
+        {"text/plain; name=a b", -1},
+        {"text/plain; name=a/b", -1},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (multipart_check_type(slice_make(rows[i].in, strlen(rows[i].in))) != rows[i].want)
+            fail_msg("%s: want %d", rows[i].in, rows[i].want);
+}
+
+static void
 test_multipart_malformed(void **state)
 {
     (void)state;
@@ -244,7 +282,7 @@ main(void)
         cmocka_unit_test(test_multipart_curl),      cmocka_unit_test(test_multipart_browser),
         cmocka_unit_test(test_multipart_boundary),  cmocka_unit_test(test_multipart_params),
         cmocka_unit_test(test_multipart_malformed), cmocka_unit_test(test_multipart_empty_form),
-        cmocka_unit_test(test_multipart_prefixes),
+        cmocka_unit_test(test_multipart_prefixes),  cmocka_unit_test(test_multipart_check_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
