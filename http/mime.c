@@ -3,8 +3,10 @@
  * DESIGN
  * Headers are written through a tiny folding writer (struct hdr) that knows
  * the current column: each word goes on the current line when it fits in
- * MIME_FOLD_COLUMN, otherwise a CRLF is inserted before the white space that
- * precedes it (RFC 5322 2.2.3 folding, so unfolding restores the value).
+ * MIME_FOLD_COLUMN, or in 76 once the line holds an encoded-word (RFC 2047
+ * 2), a list's ',' after it included; otherwise a CRLF is inserted before
+ * the white space that precedes it (RFC 5322 2.2.3 folding, so unfolding
+ * restores the value).
  * Plain ASCII subjects keep their own spacing; anything non-ASCII is written
  * as B encoded-words of at most 45 octets of UTF-8 each (60 base64 chars +
  * 12 of "=?utf-8?B?" "?=" = 72 <= 75), cut only on character boundaries.
@@ -117,7 +119,8 @@ mime_message_id(char *out, size_t cap, const char *host)
 struct hdr {
     struct buf *out;
     size_t col;
-    bool fresh; /* nothing after "Name:" yet: never fold here */
+    bool fresh;   /* nothing after "Name:" yet: never fold here */
+    bool encoded; /* the current line holds an encoded-word: at most 76 columns */
     int err;
 };
 
@@ -134,6 +137,7 @@ hdr_begin(struct hdr *h, const char *name)
 {
     h->col = 0;
     h->fresh = true;
+    h->encoded = false;
     hdr_put(h, name, strlen(name));
     hdr_put(h, ":", 1);
 }
@@ -144,26 +148,40 @@ hdr_end(struct hdr *h)
     hdr_put(h, "\r\n", 2);
 }
 
+/* Ends the line; the white space written next starts the continuation. */
+static void
+hdr_fold(struct hdr *h)
+{
+    hdr_put(h, "\r\n", 2);
+    h->col = 0;
+    h->encoded = false;
+}
+
+/* The longest the current line may grow: RFC 2047 2 allows 76 characters on
+ * a line with an encoded-word, RFC 5322 2.1.1 recommends 78 on any other. */
+static size_t
+hdr_line_max(const struct hdr *h)
+{
+    return h->encoded ? 76 : MIME_FOLD_COLUMN;
+}
+
 /* s[0..n) starts with white space: fold before it when it does not fit. */
 static void
 hdr_raw(struct hdr *h, const char *s, size_t n)
 {
-    if (!h->fresh && h->col + n > MIME_FOLD_COLUMN) {
-        hdr_put(h, "\r\n", 2);
-        h->col = 0;
-    }
+    if (!h->fresh && h->col + n > hdr_line_max(h))
+        hdr_fold(h);
     h->fresh = false;
     hdr_put(h, s, n);
 }
 
-/* A word preceded by one space, folded as needed. */
+/* A word preceded by one space, folded as needed. tail counts what the
+ * caller appends right after it with no chance to fold (a list's ','). */
 static void
-hdr_word(struct hdr *h, const char *s, size_t n)
+hdr_word(struct hdr *h, const char *s, size_t n, size_t tail)
 {
-    if (!h->fresh && h->col + 1 + n > MIME_FOLD_COLUMN) {
-        hdr_put(h, "\r\n", 2);
-        h->col = 0;
-    }
+    if (!h->fresh && h->col + 1 + n + tail > hdr_line_max(h))
+        hdr_fold(h);
     h->fresh = false;
     hdr_put(h, " ", 1);
     hdr_put(h, s, n);
@@ -184,7 +202,8 @@ utf8_cut(const char *s, size_t len, size_t max)
 
 /* s as RFC 2047 B encoded-words ("=?utf-8?B?...?="), each its own word and
  * each sized so that its line stays within 76 characters (RFC 2047 2): the
- * first one shares its line with the field name. */
+ * first one shares its line with what came before. Whatever follows on the
+ * same line is held to 76 too (struct hdr's encoded). */
 static void
 hdr_encoded_words(struct hdr *h, const char *s, size_t len)
 {
@@ -193,8 +212,7 @@ hdr_encoded_words(struct hdr *h, const char *s, size_t len)
         size_t room = h->col + 1 + overhead < line_max ? line_max - h->col - 1 - overhead : 0;
         size_t max = room / 4 * 3;
         if (max < 12 && !h->fresh) {
-            hdr_put(h, "\r\n", 2);
-            h->col = 0;
+            hdr_fold(h);
             max = WORD_RAW_MAX;
         }
         if (max > WORD_RAW_MAX)
@@ -206,7 +224,8 @@ hdr_encoded_words(struct hdr *h, const char *s, size_t len)
         memcpy(word, "=?utf-8?B?", 10);
         size_t w = 10 + base64_encode(word + 10, s, n, false);
         memcpy(word + w, "?=", 2);
-        hdr_word(h, word, w + 2);
+        hdr_word(h, word, w + 2, 0);
+        h->encoded = true;
         s += n;
         len -= n;
     }
@@ -262,8 +281,9 @@ hdr_mailbox(struct hdr *h, const struct addr *a, bool comma)
 {
     const char *d = a->display;
     size_t dn = a->display_len;
+    size_t tail = comma ? 1 : 0;
     if (dn == 0) {
-        hdr_word(h, a->spec, strlen(a->spec));
+        hdr_word(h, a->spec, strlen(a->spec), tail);
     } else {
         if (!is_ascii_printable(d, dn) || memmem(d, dn, "=?", 2) != NULL) {
             hdr_encoded_words(h, d, dn);
@@ -285,11 +305,11 @@ hdr_mailbox(struct hdr *h, const struct addr *a, bool comma)
                 }
                 q[n++] = '"';
             }
-            hdr_word(h, q, n);
+            hdr_word(h, q, n, 0);
         }
         char spec[ADDR_SPEC_MAX + 3];
         int n = snprintf(spec, sizeof(spec), "<%s>", a->spec);
-        hdr_word(h, spec, (size_t)n);
+        hdr_word(h, spec, (size_t)n, tail);
     }
     if (comma)
         hdr_put(h, ",", 1);
@@ -512,7 +532,7 @@ mime_build(struct buf *out, const struct mime_message *m)
         hdr_unstructured(&h, "Subject", m->subject);
     hdr_date(&h, m->date);
     hdr_begin(&h, "Message-ID");
-    hdr_word(&h, m->message_id, strlen(m->message_id));
+    hdr_word(&h, m->message_id, strlen(m->message_id), 0);
     hdr_end(&h);
     hdr_put(&h, "MIME-Version: 1.0\r\n", 19);
     if (h.err < 0 || write_body(out, m) < 0)

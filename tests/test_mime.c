@@ -36,7 +36,8 @@ build(const struct mime_message *m)
 }
 
 /* Every line ends in CRLF, no bare CR or LF, no NUL, at most 998 octets, 7-bit;
- * header lines at most max_header octets. */
+ * header lines at most max_header octets, and at most 76 when they hold an
+ * encoded-word (RFC 2047 2). */
 static void
 check_lines(const char *msg, size_t max_header)
 {
@@ -56,6 +57,8 @@ check_lines(const char *msg, size_t max_header)
             in_header = false;
         if (in_header && len > max_header)
             fail_msg("header line of %zu octets: %.*s", len, (int)len, line);
+        if (in_header && len > 76 && memmem(line, len, "=?utf-8?B?", 10) != NULL)
+            fail_msg("line of %zu octets with an encoded-word: %.*s", len, (int)len, line);
         p++;
         line = p + 1;
     }
@@ -208,6 +211,50 @@ test_mime_encoded_words(void **state)
     free(text);
     free(v);
     free(msg);
+}
+
+static void
+test_mime_encoded_word_line_lengths(void **state)
+{
+    (void)state;
+    /* Display names of every length put the encoded-word's end, and the
+     * " <spec>," after it, at every column. */
+    struct addr from = mk("pari@example.org");
+    for (size_t k = 1; k <= 90; k++) {
+        char name[128] = "\xc3\x84";
+        memset(name + 2, 'x', k);
+        name[2 + k] = '\0';
+        char text[200];
+        snprintf(text, sizeof(text), "%s <sam@example.org>", name);
+        struct addr to[3] = {mk(text), mk(text), mk("kim.lee@example.org")};
+        struct mime_message m = simple(&from, to);
+        m.nto = 3;
+        m.cc = to;
+        m.ncc = 2;
+        char *msg = build(&m);
+        check_lines(msg, 78);
+        char *v = header(msg, "To");
+        char *decoded = decode_words(v);
+        char want[300];
+        snprintf(want, sizeof(want), "%s%s", name, name);
+        assert_string_equal(decoded, want);
+        assert_non_null(strstr(v, "?= <sam@example.org>,"));
+        free(decoded);
+        free(v);
+        free(msg);
+    }
+    /* A list's ',' counts on plain lines too: at most 78 columns. */
+    for (size_t k = 1; k <= 40; k++) {
+        char spec[64];
+        memset(spec, 'a', k);
+        snprintf(spec + k, sizeof(spec) - k, "@example.org");
+        struct addr to[4] = {mk(spec), mk(spec), mk(spec), mk(spec)};
+        struct mime_message m = simple(&from, to);
+        m.nto = 4;
+        char *msg = build(&m);
+        check_lines(msg, 78);
+        free(msg);
+    }
 }
 
 static void
@@ -455,6 +502,7 @@ main(void)
         cmocka_unit_test(test_mime_headers),
         cmocka_unit_test(test_mime_no_subject_no_to),
         cmocka_unit_test(test_mime_encoded_words),
+        cmocka_unit_test(test_mime_encoded_word_line_lengths),
         cmocka_unit_test(test_mime_ascii_subjects),
         cmocka_unit_test(test_mime_structure),
         cmocka_unit_test(test_mime_html_only),
