@@ -7,9 +7,13 @@
  * 2), a list's ',' after it included; otherwise a CRLF is inserted before
  * the white space that precedes it (RFC 5322 2.2.3 folding, so unfolding
  * restores the value).
- * Plain ASCII subjects keep their own spacing; anything non-ASCII is written
- * as B encoded-words of at most 45 octets of UTF-8 each (60 base64 chars +
- * 12 of "=?utf-8?B?" "?=" = 72 <= 75), cut only on character boundaries.
+ * Plain ASCII subjects keep their own spacing, folded only before white
+ * space that a word follows, so that no continuation line is white space
+ * alone (obs-FWS, RFC 5322 4.2). Anything non-ASCII, and ASCII with a word
+ * or a run of white space too long for such lines, is written as B
+ * encoded-words of at most 45 octets of UTF-8 each (60 base64 chars + 12 of
+ * "=?utf-8?B?" "?=" = 72 <= 75), cut only on character boundaries; they
+ * keep every space too.
  *
  * The body tree is at most two levels deep:
  *
@@ -50,6 +54,16 @@
 
 /* Longest line a 7bit body may have, CRLF excluded (RFC 5322 2.1.1). */
 #define LINE_MAX_7BIT 998
+
+/* A plain ASCII subject is written as it is, folded at its own white space,
+ * when no word is longer than SUBJECT_WORD_MAX and no run of white space
+ * longer than SUBJECT_SPACE_MAX; else it goes as encoded-words, which keep
+ * every character on lines of 76. Folding needs a word after the white
+ * space, so a line holds at most "Subject: ", a run, a word and the trailing
+ * run: 9 + 32 + 898 + 32 = 971 <= 998 octets. Nobody types 33 spaces in a
+ * row; a program may, and its subject still arrives intact. */
+#define SUBJECT_WORD_MAX  (LINE_MAX_7BIT - 100)
+#define SUBJECT_SPACE_MAX 32
 
 /* ---- randomness ------------------------------------------------------- */
 
@@ -241,20 +255,37 @@ is_ascii_printable(const char *s, size_t len)
     return true;
 }
 
-/* Subject: kept verbatim (folded at its own white space) when it is plain
- * ASCII that cannot be mistaken for encoded-words and has no unfoldable word;
- * otherwise encoded-words. */
+static bool
+is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* v can be written as it is: plain ASCII that cannot be mistaken for
+ * encoded-words, without a word or a run of white space too long to fold. */
+static bool
+is_plain_subject(struct slice v)
+{
+    if (!is_ascii_printable(v.ptr, v.len) || memmem(v.ptr, v.len, "=?", 2) != NULL)
+        return false;
+    size_t word = 0, space = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        bool white = is_wsp(v.ptr[i]);
+        word = white ? 0 : word + 1;
+        space = white ? space + 1 : 0;
+        if (word > SUBJECT_WORD_MAX || space > SUBJECT_SPACE_MAX)
+            return false;
+    }
+    return true;
+}
+
+/* Subject: kept verbatim (folded at its own white space) when
+ * is_plain_subject(), otherwise encoded-words. */
 static void
 hdr_unstructured(struct hdr *h, const char *name, struct slice v)
 {
     hdr_begin(h, name);
-    bool plain = is_ascii_printable(v.ptr, v.len) && memmem(v.ptr, v.len, "=?", 2) == NULL;
-    for (size_t i = 0, run = 0; plain && i < v.len; i++) {
-        run = (v.ptr[i] == ' ' || v.ptr[i] == '\t') ? 0 : run + 1;
-        if (run > LINE_MAX_7BIT - 100)
-            plain = false;
-    }
-    if (!plain) {
+    if (!is_plain_subject(v)) {
         hdr_encoded_words(h, v.ptr, v.len);
         hdr_end(h);
         return;
@@ -264,10 +295,17 @@ hdr_unstructured(struct hdr *h, const char *name, struct slice v)
     while (p < end) {
         /* A token: white space, then a word. */
         const char *q = p;
-        while (q < end && (*q == ' ' || *q == '\t'))
+        while (q < end && is_wsp(*q))
             q++;
-        while (q < end && *q != ' ' && *q != '\t')
+        while (q < end && !is_wsp(*q))
             q++;
+        /* Trailing white space goes with the last word: on a line of its
+         * own it would be obs-FWS, which RFC 5322 4 forbids to generate. */
+        const char *rest = q;
+        while (rest < end && is_wsp(*rest))
+            rest++;
+        if (rest == end)
+            q = end;
         hdr_raw(h, p, (size_t)(q - p));
         p = q;
     }

@@ -59,6 +59,8 @@ check_lines(const char *msg, size_t max_header)
             fail_msg("header line of %zu octets: %.*s", len, (int)len, line);
         if (in_header && len > 76 && memmem(line, len, "=?utf-8?B?", 10) != NULL)
             fail_msg("line of %zu octets with an encoded-word: %.*s", len, (int)len, line);
+        if (in_header && len > 0 && strspn(line, " \t") >= len)
+            fail_msg("header line of white space only at offset %zu", (size_t)(line - msg));
         p++;
         line = p + 1;
     }
@@ -274,6 +276,43 @@ test_mime_ascii_subjects(void **state)
     assert_string_equal(v + 1, longer);
     free(v);
     free(msg);
+    /* Long runs of white space and trailing white space: no line over 78
+     * columns, none of white space only, every space kept. */
+    struct {
+        size_t words, lead, gap, trail;
+        bool plain;
+    } shapes[] = {
+        {1, 0, 1500, 0, false}, /* "a", 1500 spaces, "b" */
+        {1, 0, 0, 1500, false}, {20, 0, 0, 1500, false}, {3, 40, 0, 0, false},
+        {0, 0, 0, 33, false},   {0, 0, 0, 32, true},     {40, 0, 32, 0, true},
+        {40, 0, 0, 5, true},    {40, 3, 20, 32, true},
+    };
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        /* With 0 to 39 more words, the run and the end fall at every column. */
+        for (size_t extra = 0; extra < 40; extra++) {
+            struct buf b = {0};
+            buf_printf(&b, "%*s", (int)shapes[i].lead, "");
+            for (size_t w = 0; w < shapes[i].words + extra; w++)
+                buf_printf(&b, "%sw%zu", w ? " " : "", w);
+            buf_printf(&b, "%*s", (int)shapes[i].gap, "");
+            if (shapes[i].gap > 0)
+                buf_append_str(&b, "b");
+            buf_printf(&b, "%*s", (int)shapes[i].trail, "");
+            assert_int_equal(buf_append_char(&b, '\0'), 0);
+            m.subject = slice_make(b.data, b.len - 1);
+            msg = build(&m);
+            check_lines(msg, 78);
+            v = header(msg, "Subject");
+            bool plain = strstr(v, "=?utf-8?B?") == NULL;
+            char *got = plain ? strdup(v + 1) : decode_words(v);
+            if (plain != shapes[i].plain || strcmp(got, b.data) != 0)
+                fail_msg("shape %zu + %zu: \"%s\" became \"%s\"", i, extra, b.data, v);
+            free(got);
+            free(v);
+            free(msg);
+            buf_free(&b);
+        }
+    }
     /* Something that looks like an encoded-word must not be taken for one. */
     m.subject = SLICE_LIT("=?utf-8?B?SGk=?=");
     msg = build(&m);
