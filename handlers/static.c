@@ -19,9 +19,10 @@
  * are refused. The dotfile rule is about the request path: a link the
  * site's owner made to a dotfile is followed. O_NONBLOCK keeps a FIFO from
  * blocking the open; fstat() then decides, and only regular files are
- * served (FIFOs, sockets and devices get 403). A redirect's Location is re-encoded from the
- * decoded path with runs of '/' collapsed, so "//evil.example" (a directory
- * of that name under the root) cannot become a protocol-relative redirect.
+ * served (FIFOs, sockets and devices get 403). A redirect's Location is
+ * re-encoded from the decoded path with runs of '/' collapsed, so
+ * "//evil.example" (a directory of that name under the root) cannot become
+ * a protocol-relative redirect.
  *
  * THE PER-THREAD CACHE
  * Each loop thread has a struct static_cache, so no locks. It maps a request
@@ -45,13 +46,14 @@
  * a link turned to point out of the root stats another inode. Larger
  * files keep their open descriptor instead of their bytes, so a hot 1 MiB
  * file costs no open, fstat or close either: sendfile() takes its own
- * offset, so one descriptor serves any number of responses at once. Descriptors count against the
- * connection limit, so a thread keeps at most STATIC_CACHE_MAX_FDS of them,
- * fewer under a low RLIMIT_NOFILE (fds_for_limit()); a large file that finds
- * the budget spent is opened per request and checked to still be the cached
- * version. A descriptor kept for a file later replaced by rename() goes on
- * reading the old version until the next check, like cached small bytes. 304s
- * and gzip bodies need no descriptor at all.
+ * offset, so one descriptor serves any number of responses at once.
+ * Descriptors count against the connection limit, so a thread keeps at most
+ * STATIC_CACHE_MAX_FDS of them, fewer under a low RLIMIT_NOFILE
+ * (fds_for_limit()); a large file that finds the budget spent is opened per
+ * request and checked to still be the cached version. A descriptor kept for
+ * a file later replaced by rename() goes on reading the old version until
+ * the next check, like cached small bytes. 304s and gzip bodies need no
+ * descriptor at all.
  *
  * Body lifetime: cached bytes and descriptors are handed out with a
  * reference on the entry (body_free = entry_release), so an entry evicted
