@@ -242,13 +242,13 @@ http_route_body_done(struct handler_ctx *ctx, struct route_body *rb, bool client
     /* The relay's time (30 s) counts from when the message was complete,
      * not from when a worker took it: behind a queue of slow relays it may
      * be gone before the first connect. */
-    struct mail_config mail = ctx->cfg->mail;
-    int64_t waited = clock_now_ms() - rb->queued_ms;
     if (client_gone) {
         log_warn("mail: the client left before a worker was free; not relayed");
         mail_error(res, HTTP_SERVICE_UNAVAILABLE, "the client left; not relayed");
         return;
     }
+    struct mail_config mail = ctx->cfg->mail;
+    int64_t waited = clock_now_ms() - rb->queued_ms;
     if (waited >= mail.total_timeout_ms) {
         mail_error(res, HTTP_SERVICE_UNAVAILABLE,
                    "no relay worker was free in time; not sent, try again");

@@ -2,12 +2,12 @@
 # e2e_static.sh - the static site end to end: the real server on a free port
 # with a fixture --directory, checked with curl and raw sockets.
 #
-# Covers types, indexes and redirects, symlinks inside the root, 304 both ways, every Range form, 416
-# and If-Range, HEAD against GET, gzip (curl --compressed and the raw bytes),
-# a 64 MiB download that must arrive intact while /echo/ok stays fast (also
-# two at once, and clients that reset mid-download), and a
-# traversal table sent over raw sockets: a secret planted beside the root
-# must never come back and no request may hang.
+# Covers types, indexes and redirects, symlinks inside the root, 304 both
+# ways, every Range form, 416 and If-Range, HEAD against GET, gzip (curl
+# --compressed and the raw bytes), a 64 MiB download that must arrive intact
+# while /echo/ok stays fast (also two at once, and clients that reset
+# mid-download), and a traversal table sent over raw sockets: a secret
+# planted beside the root must never come back and no request may hang.
 #
 # SERVER (default ./server) is the binary under test. Needs curl, python3,
 # sha256sum, gzip. Prints "N passed, M failed"; exits non-zero on a failure.
