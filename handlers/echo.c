@@ -41,8 +41,7 @@ respond_gzip(struct handler_ctx *ctx, const struct http_request *req, struct res
 {
     /* The representation depends on Accept-Encoding either way (RFC 9110 12.5.5). */
     RESPONSE_LINE(res, "Vary: Accept-Encoding");
-    if (res->body_len == 0 || res->body_len > ctx->cfg->gzip_max ||
-        !http_accepts_gzip(req->accept_encoding))
+    if (res->body_len == 0 || res->body_len > ctx->cfg->gzip_max || !http_request_accepts_gzip(req))
         return;
     size_t cap = gzip_bound(res->body_len);
     char *out = malloc(cap);

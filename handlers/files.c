@@ -13,7 +13,9 @@
  * arrives, so that a failing one is answered 412 before the body is read,
  * and again at the commit, against the file as it is by then, under a lock
  * shared with the rename; "If-None-Match: *" renames with RENAME_NOREPLACE,
- * so that even another process cannot slip a file in between. */
+ * so that even another process cannot slip a file in between. A condition
+ * that cannot be read is answered 400 rather than ignored: a write done
+ * blind could replace what the client meant to keep. */
 #include "files.h"
 
 #include <errno.h>
@@ -32,6 +34,7 @@
 
 #define NO_SPACE "no space left to store the file"
 #define IS_DIR   "a directory has that name"
+#define NOT_TAGS "If-Match and If-None-Match take \"*\" or a list of entity-tags"
 #define NOT_MATCHED \
     "the file does not meet the request's If-Match, If-None-Match or If-Unmodified-Since"
 
@@ -87,6 +90,34 @@ copy_field(char **out, struct slice value)
     return value.len == 0 || *out != NULL;
 }
 
+/* copy_field for a list field, whose lines are joined with ", " (RFC 9110
+ * 5.3). */
+static bool
+copy_list(char **out, const struct http_request *req, struct slice name)
+{
+    size_t i = 0, len = 0, lines = 0;
+    struct slice line;
+    *out = NULL;
+    while (http_header_next(req, name, &i, &line)) {
+        len += line.len;
+        lines++;
+    }
+    if (len == 0)
+        return true;
+    char *p = *out = malloc(len + 2 * lines - 1);
+    if (p == NULL)
+        return false;
+    for (i = 0; http_header_next(req, name, &i, &line); p += line.len) {
+        if (p != *out) {
+            memcpy(p, ", ", 2);
+            p += 2;
+        }
+        memcpy(p, line.ptr, line.len);
+    }
+    *p = '\0';
+    return true;
+}
+
 static struct slice
 field(const char *copy)
 {
@@ -116,11 +147,20 @@ files_upload_begin(struct handler_ctx *ctx, const struct http_request *req, cons
         response_error(res, HTTP_CONFLICT, IS_DIR);
         return HTTP_CONFLICT;
     }
-    struct slice if_match = http_header_get(req, SLICE_LIT("If-Match"));
-    struct slice if_unmodified = http_header_get(req, SLICE_LIT("If-Unmodified-Since"));
-    if (static_check_replace(if_match, if_unmodified, req->if_none_match, cur) != 0) {
-        response_error(res, HTTP_PRECONDITION_FAILED, NOT_MATCHED);
-        return HTTP_PRECONDITION_FAILED;
+    if (!copy_list(&rb->if_match, req, SLICE_LIT("If-Match")) ||
+        !copy_field(&rb->if_unmodified_since,
+                    http_header_get(req, SLICE_LIT("If-Unmodified-Since"))) ||
+        !copy_list(&rb->if_none_match, req, SLICE_LIT("If-None-Match"))) {
+        files_upload_abort(rb);
+        response_error(res, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    int status = static_check_replace(field(rb->if_match), field(rb->if_unmodified_since),
+                                      field(rb->if_none_match), cur);
+    if (status != 0) {
+        files_upload_abort(rb);
+        response_error(res, status, status == HTTP_BAD_REQUEST ? NOT_TAGS : NOT_MATCHED);
+        return status;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -136,17 +176,11 @@ files_upload_begin(struct handler_ctx *ctx, const struct http_request *req, cons
     if (rb->fd < 0) {
         log_err("upload %s: cannot create a temporary file: %s", rb->name, strerror(errno));
         rb->tmp_name[0] = '\0';
+        files_upload_abort(rb);
         response_error(res, HTTP_INTERNAL_SERVER_ERROR, "cannot create the file");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rb->dirfd = ctx->cfg->root_fd;
-    if (!copy_field(&rb->if_match, if_match) ||
-        !copy_field(&rb->if_unmodified_since, if_unmodified) ||
-        !copy_field(&rb->if_none_match, req->if_none_match)) {
-        files_upload_abort(rb);
-        response_error(res, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     rb->plan = BODY_UPLOAD;
     rb->limit = ctx->cfg->max_upload;
     return 0;

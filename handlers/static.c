@@ -414,21 +414,19 @@ cache_insert(struct static_cache *c, struct slice key, uint32_t h, const char *r
 
 /* ---- preconditions (RFC 9110 section 13) ---- */
 
-/* True when the If-Match / If-None-Match list matches etag (ours is always
- * strong). strong: a weak tag in the list never matches (If-Match, 13.1.1);
- * otherwise W/ is ignored (If-None-Match, weak comparison, 13.1.2). "*"
- * matches, since the file exists. Tags may contain commas, so the list is
- * walked tag by tag; a malformed list matches nothing (the full response
- * is the safe answer to a condition we cannot read). */
-static bool
-etag_list_match(struct slice list, const char *etag, bool strong)
+enum tag_match { TAGS_NO_MATCH, TAGS_MATCH, TAGS_MALFORMED };
+
+/* Walks one line of an If-Match / If-None-Match list of entity-tags for
+ * etag (ours is always strong). strong: a weak tag never matches (If-Match,
+ * 13.1.1); otherwise W/ is ignored (If-None-Match, weak comparison, 13.1.2).
+ * Tags may contain commas, so the line is walked tag by tag. "*" is not a
+ * tag: the callers look for it. */
+static enum tag_match
+etag_line_match(struct slice line, const char *etag, bool strong)
 {
-    const char *p = list.ptr, *end = p + list.len;
+    const char *p = line.ptr, *end = p + line.len;
     struct slice ours = slice_make(etag, strlen(etag));
-    bool matched = false;
-    list = slice_trim(list);
-    if (list.len == 1 && list.ptr[0] == '*')
-        return true;
+    enum tag_match result = TAGS_NO_MATCH;
     while (p < end) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
             p++;
@@ -440,18 +438,64 @@ etag_list_match(struct slice list, const char *etag, bool strong)
             p += 2;
         }
         if (p == end || *p != '"')
-            return false;
+            return TAGS_MALFORMED;
         const char *close = memchr(p + 1, '"', (size_t)(end - p - 1));
         if (close == NULL)
-            return false;
+            return TAGS_MALFORMED;
         struct slice tag = slice_make(p, (size_t)(close - p + 1));
         p = close + 1;
         if (p < end && *p != ',' && *p != ' ' && *p != '\t')
-            return false;
+            return TAGS_MALFORMED;
         if (slice_eq(tag, ours) && !(weak && strong))
-            matched = true;
+            result = TAGS_MATCH;
     }
-    return matched;
+    return result;
+}
+
+static bool
+is_star(struct slice value)
+{
+    value = slice_trim(value);
+    return value.len == 1 && value.ptr[0] == '*';
+}
+
+/* True when the list (one field value) matches etag: "*" does, since the
+ * file exists. A malformed list matches nothing: the full response is the
+ * safe answer to a condition we cannot read. */
+static bool
+etag_list_match(struct slice list, const char *etag, bool strong)
+{
+    return is_star(list) || etag_line_match(list, etag, strong) == TAGS_MATCH;
+}
+
+/* etag_list_match for every line of the request's field name taken as one
+ * list (RFC 9110 5.3): "*" must be the whole of it. */
+static bool
+etag_field_match(const struct http_request *req, struct slice name, const char *etag, bool strong)
+{
+    size_t i = 0, lines = 0;
+    bool star = false, matched = false, malformed = false;
+    struct slice line;
+    while (http_header_next(req, name, &i, &line)) {
+        lines++;
+        if (is_star(line)) {
+            star = true;
+            continue;
+        }
+        enum tag_match m = etag_line_match(line, etag, strong);
+        matched |= m == TAGS_MATCH;
+        malformed |= m == TAGS_MALFORMED;
+    }
+    if (star)
+        return lines == 1;
+    return matched && !malformed;
+}
+
+/* True when value is "*" or a list of entity-tags. */
+static bool
+etag_list_valid(struct slice value)
+{
+    return is_star(value) || etag_line_match(value, "", false) != TAGS_MALFORMED;
 }
 
 /* RFC 9110 13.2.2 steps 1-4 for GET/HEAD. Returns 0 to go on, 304 or 412.
@@ -460,9 +504,8 @@ static int
 check_preconditions(const struct http_request *req, const struct file_meta *m, const char *etag)
 {
     time_t t;
-    struct slice if_match = http_header_get(req, SLICE_LIT("If-Match"));
-    if (if_match.len > 0) {
-        if (!etag_list_match(if_match, etag, true))
+    if (http_header_get(req, SLICE_LIT("If-Match")).len > 0) {
+        if (!etag_field_match(req, SLICE_LIT("If-Match"), etag, true))
             return HTTP_PRECONDITION_FAILED;
     } else {
         struct slice ius = http_header_get(req, SLICE_LIT("If-Unmodified-Since"));
@@ -471,7 +514,7 @@ check_preconditions(const struct http_request *req, const struct file_meta *m, c
     }
     /* With If-None-Match present, If-Modified-Since is not looked at. */
     if (req->if_none_match.len > 0) {
-        if (etag_list_match(req->if_none_match, etag, false))
+        if (etag_field_match(req, SLICE_LIT("If-None-Match"), etag, false))
             return HTTP_NOT_MODIFIED;
     } else if (req->if_modified_since.len > 0 && httpdate_parse(req->if_modified_since, &t) &&
                m->modified <= t) {
@@ -499,6 +542,9 @@ static_check_replace(struct slice if_match, struct slice if_unmodified_since,
                      struct slice if_none_match, const struct stat *st)
 {
     time_t t;
+    if ((if_match.len > 0 && !etag_list_valid(if_match)) ||
+        (if_none_match.len > 0 && !etag_list_valid(if_none_match)))
+        return HTTP_BAD_REQUEST;
     if (if_match.len > 0) {
         if (!file_listed(if_match, st, true))
             return HTTP_PRECONDITION_FAILED;
@@ -653,8 +699,7 @@ want_gzip(struct handler_ctx *ctx, const struct http_request *req, const struct 
 {
     /* Range requests get ranges of the identity representation only. */
     return m->compressible && ctx->gzcache && req->range.len == 0 && m->size >= STATIC_GZIP_MIN &&
-           (unsigned long long)m->size <= ctx->cfg->gzip_max &&
-           http_accepts_gzip(req->accept_encoding);
+           (unsigned long long)m->size <= ctx->cfg->gzip_max && http_request_accepts_gzip(req);
 }
 
 /* Answers from src: preconditions, then gzip or Range, then the body.

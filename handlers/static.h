@@ -52,7 +52,8 @@ void static_serve(struct handler_ctx *ctx, const struct http_request *req, struc
  * the file st describes (NULL when there is none): the values of If-Match,
  * If-Unmodified-Since and If-None-Match (empty slices when absent) are
  * compared with the ETag and Last-Modified a GET of the file would send.
- * Returns 0 when the request may go on, else 412. If-Match needs a file
+ * Returns 0 when the request may go on, 400 when If-Match or If-None-Match
+ * is neither "*" nor a list of entity-tags, else 412. If-Match needs a file
  * ("*" included) and a strong match; If-None-Match fails on any match
  * ("*": any file); If-Unmodified-Since counts only without If-Match. */
 int static_check_replace(struct slice if_match, struct slice if_unmodified_since,

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "parse.h"
+
 /* Weights are kept in thousandths: qvalue has at most three decimals. */
 #define Q_ONE     1000
 #define Q_INVALID (-1)
@@ -140,13 +142,15 @@ parse_weight(const char *p, const char *end)
     return q;
 }
 
-bool
-http_accepts_gzip(struct slice accept_encoding)
+/* The largest weights given to gzip (or x-gzip) and to "*" so far. */
+struct weights {
+    int gzip, star;
+};
+
+static void
+weigh_list(struct weights *w, struct slice list)
 {
-    int gzip_q = Q_ABSENT, star_q = Q_ABSENT;
-    if (accept_encoding.ptr == NULL)
-        return false;
-    const char *p = accept_encoding.ptr, *end = p + accept_encoding.len;
+    const char *p = list.ptr, *end = p + list.len;
     while (p < end) {
         const char *elem_end = element_end(p, end);
         const char *tok = skip_ows(p, elem_end);
@@ -156,16 +160,43 @@ http_accepts_gzip(struct slice accept_encoding)
         if (q != Q_INVALID) {
             if (slice_eq_ci(coding, SLICE_LIT("gzip")) ||
                 slice_eq_ci(coding, SLICE_LIT("x-gzip"))) {
-                if (q > gzip_q)
-                    gzip_q = q;
+                if (q > w->gzip)
+                    w->gzip = q;
             } else if (slice_eq(coding, SLICE_LIT("*"))) {
-                if (q > star_q)
-                    star_q = q;
+                if (q > w->star)
+                    w->star = q;
             }
         }
         p = elem_end < end ? elem_end + 1 : end;
     }
-    if (gzip_q != Q_ABSENT)
-        return gzip_q > 0;
-    return star_q > 0;
+}
+
+static bool
+weights_select_gzip(const struct weights *w)
+{
+    if (w->gzip != Q_ABSENT)
+        return w->gzip > 0;
+    return w->star > 0;
+}
+
+bool
+http_accepts_gzip(struct slice accept_encoding)
+{
+    struct weights w = {Q_ABSENT, Q_ABSENT};
+    if (accept_encoding.ptr == NULL)
+        return false;
+    weigh_list(&w, accept_encoding);
+    return weights_select_gzip(&w);
+}
+
+bool
+http_request_accepts_gzip(const struct http_request *req)
+{
+    struct weights w = {Q_ABSENT, Q_ABSENT};
+    struct slice line;
+    if (req->accept_encoding.ptr == NULL)
+        return false;
+    for (size_t i = 0; http_header_next(req, SLICE_LIT("Accept-Encoding"), &i, &line);)
+        weigh_list(&w, line);
+    return weights_select_gzip(&w);
 }

@@ -20,4 +20,9 @@
  * (identity only), as browsers and servers treat it. */
 bool http_accepts_gzip(struct slice accept_encoding);
 
+struct http_request;
+
+/* The same for all of req's Accept-Encoding lines, taken as one list. */
+bool http_request_accepts_gzip(const struct http_request *req);
+
 #endif

@@ -293,9 +293,10 @@ note_header(struct http_request *req, struct slice name, struct slice value, siz
             req->content_type = value;
         break;
     case 13:
-        if (slice_eq_ci(name, SLICE_LIT("If-None-Match")))
-            req->if_none_match = value;
-        else if (slice_eq_ci(name, SLICE_LIT("Authorization")))
+        if (slice_eq_ci(name, SLICE_LIT("If-None-Match"))) {
+            if (req->if_none_match.ptr == NULL)
+                req->if_none_match = value;
+        } else if (slice_eq_ci(name, SLICE_LIT("Authorization")))
             req->authorization = value;
         break;
     case 14:
@@ -308,9 +309,10 @@ note_header(struct http_request *req, struct slice name, struct slice value, siz
         }
         break;
     case 15:
-        if (slice_eq_ci(name, SLICE_LIT("Accept-Encoding")))
-            req->accept_encoding = value;
-        else if (slice_eq_ci(name, SLICE_LIT("X-Forwarded-For")))
+        if (slice_eq_ci(name, SLICE_LIT("Accept-Encoding"))) {
+            if (req->accept_encoding.ptr == NULL)
+                req->accept_encoding = value;
+        } else if (slice_eq_ci(name, SLICE_LIT("X-Forwarded-For")))
             req->forwarded_for = value;
         break;
     case 17:
@@ -514,10 +516,22 @@ http_parse_request_more(const char *buf, size_t len, size_t last_len, struct htt
 struct slice
 http_header_get(const struct http_request *req, struct slice name)
 {
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (slice_eq_ci(req->headers[i].name, name))
-            return req->headers[i].value;
-    return (struct slice){NULL, 0};
+    size_t i = 0;
+    struct slice value = {NULL, 0};
+    http_header_next(req, name, &i, &value);
+    return value;
+}
+
+bool
+http_header_next(const struct http_request *req, struct slice name, size_t *i, struct slice *value)
+{
+    for (; *i < req->nheaders; ++*i) {
+        if (slice_eq_ci(req->headers[*i].name, name)) {
+            *value = req->headers[(*i)++].value;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Chunked decoder states. */

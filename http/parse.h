@@ -39,7 +39,9 @@ struct http_request {
     enum http_method method_id;
     int minor_version;        /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
     struct slice path, query; /* target split at '?'; absolute-form reduced to its path */
-    /* Taken from the headers while parsing, so handlers need not search. */
+    /* Taken from the headers while parsing, so handlers need not search.
+     * Accept-Encoding and If-None-Match are lists that may come in several
+     * lines: these hold the first; http_header_next walks them all. */
     struct slice host, user_agent, content_type, accept_encoding, authorization;
     struct slice if_none_match, if_modified_since, range, if_range;
     struct slice forwarded_for; /* X-Forwarded-For, trusted only from --trusted-proxy */
@@ -70,6 +72,13 @@ int http_parse_request_more(const char *buf, size_t len, size_t last_len, struct
 
 /* Returns the first header named name (case-insensitive), or an empty slice. */
 struct slice http_header_get(const struct http_request *req, struct slice name);
+
+/* Walks the lines of the field name in order: start with *i = 0; each call
+ * sets *value to the next line's value and returns true, or returns false
+ * after the last. The lines of a list field make one list, as if joined with
+ * commas (RFC 9110 section 5.3). */
+bool http_header_next(const struct http_request *req, struct slice name, size_t *i,
+                      struct slice *value);
 
 /* The chunked transfer coding (RFC 9112 section 7.1), decoded as it arrives.
  * Zero the struct before the first call. */

@@ -222,6 +222,20 @@ def test_files(srv, root):
     with open(os.path.join(root, "up.bin"), "rb") as f:
         stored = f.read()
     check("If-Match with the ETag GET sent replaces the file", (st, st2, stored) == (200, 201, b"new"), (st, st2, etag))
+    # Two lines make one list (RFC 9110 5.3): '"x", *' is no list of tags,
+    # and a write it cannot evaluate is refused rather than done blind.
+    for cond in (b"If-None-Match: \"x\"\r\nIf-None-Match: *", b"If-None-Match: nonsense", b"If-Match: stale"):
+        st, _, b, went_on = post_then_next(srv, b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\n" + cond + b"\r\nContent-Length: 3\r\n\r\nbad")
+        with open(os.path.join(root, "up.bin"), "rb") as f:
+            stored = f.read()
+        check(f"POST /files with {cond!r} is 400, the file kept, the connection goes on",
+              (st, stored, went_on) == (400, b"new", True) and b"entity-tags" in b, (st, stored, went_on, b))
+    _, _, h, _, _ = request(srv, b"GET /files/up.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    etag2 = h.get("etag", "").encode()
+    st, _, _, _, _ = request(srv, b"POST /files/up.bin HTTP/1.1\r\nHost: x\r\nIf-Match: \"x\"\r\nIf-Match: " + etag2 + b"\r\nContent-Length: 4\r\n\r\nnew2")
+    with open(os.path.join(root, "up.bin"), "rb") as f:
+        stored = f.read()
+    check("If-Match: the ETag in the second of two lines replaces the file", (st, stored) == (201, b"new2"), st)
 
 
 def data_segments_in(sock):

@@ -182,6 +182,13 @@ fetch -H "If-None-Match: $etag" -H 'If-Modified-Since: Thu, 01 Jan 1970 00:00:00
 eq "If-None-Match match, old If-Modified-Since -> 304" "$status" 304
 fetch -H 'If-Match: "other"' /hello.txt
 eq "If-Match mismatch -> 412" "$status" 412
+# Several lines of a list field are one list (RFC 9110 5.3), whichever holds the tag.
+fetch -H "If-None-Match: $etag" -H 'If-None-Match: "x"' /hello.txt
+eq "If-None-Match: tag in the first of two lines -> 304" "$status" 304
+fetch -H 'If-None-Match: "x"' -H "If-None-Match: $etag" /hello.txt
+eq "If-None-Match: tag in the second of two lines -> 304" "$status" 304
+fetch -H "If-Match: $etag" -H 'If-Match: "x"' /hello.txt
+eq "If-Match: tag in the first of two lines -> 200" "$status" 200
 
 # ---- ranges -----------------------------------------------------------------
 while read -r range want_status want_range want_body; do
@@ -243,6 +250,10 @@ fetch -H 'Accept-Encoding: gzip;q=0, *' /app.js
 eq "gzip;q=0 -> identity" "$(header Content-Encoding)" ""
 fetch -H 'Accept-Encoding: br;q=1, *;q=0.5' /app.js
 eq "* -> gzip" "$(header Content-Encoding)" gzip
+fetch -H 'Accept-Encoding: br' -H 'Accept-Encoding: gzip' /app.js
+eq "gzip in a second Accept-Encoding line -> gzip" "$(header Content-Encoding)" gzip
+fetch -H 'Accept-Encoding: gzip;q=0' -H 'Accept-Encoding: *' /app.js
+eq "gzip;q=0 in one line beats * in another" "$(header Content-Encoding)" ""
 fetch -H 'Accept-Encoding: gzip' -H 'Range: bytes=0-99' /app.js
 eq "Range with gzip: identity 206" "$status|$(header Content-Encoding)|$(wc -c < "$b")" "206||100"
 fetch -H 'Accept-Encoding: gzip' /photo.png

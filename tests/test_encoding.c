@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,33 @@ test_encoding_absent(void **state)
     assert_false(http_accepts_gzip(slice_make(NULL, 0)));
 }
 
+/* Accept-Encoding in several lines is one list (RFC 9110 5.3). */
+static void
+test_encoding_lines(void **state)
+{
+    (void)state;
+    static const struct enc_row heads[] = {
+        {"Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n", true},
+        {"Accept-Encoding: gzip;q=0\r\nAccept-Encoding: *\r\n", false},
+        {"Accept-Encoding: *\r\nAccept-Encoding: gzip;q=0\r\n", false},
+        {"Accept-Encoding: gzip;q=0\r\nAccept-Encoding: gzip;q=0.5\r\n", true},
+        {"Accept-Encoding: identity\r\nAccept-Encoding: br\r\n", false},
+        {"Accept-Encoding:\r\nAccept-Encoding: x-gzip\r\n", true},
+        {"Accept-Encoding: gzip\r\n", true},
+        {"Accept-Encoding:\r\n", false},
+        {"X-Accept-Encoding: gzip\r\n", false},
+    };
+    static struct http_request req;
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        char head[256];
+        int len =
+            snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: a\r\n%s\r\n", heads[i].value);
+        assert_int_equal(http_parse_request(head, (size_t)len, &req), len);
+        if (http_request_accepts_gzip(&req) != heads[i].gzip)
+            fail_msg("%s: want %d", heads[i].value, heads[i].gzip);
+    }
+}
+
 static void
 test_encoding_qvalue(void **state)
 {
@@ -130,6 +158,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding_table),
         cmocka_unit_test(test_encoding_absent),
+        cmocka_unit_test(test_encoding_lines),
         cmocka_unit_test(test_encoding_qvalue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,37 @@ test_parse_simple_get(void **state)
     assert_int_equal(req.content_length, -1);
 }
 
+/* A list field may come in several lines: the parser keeps the first, and
+ * http_header_next walks them all in order (RFC 9110 5.3). */
+static void
+test_parse_field_lines(void **state)
+{
+    (void)state;
+    static const char r[] = "GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\nX: 1\r\n"
+                            "accept-encoding: gzip;q=0\r\nIf-None-Match: \"a\"\r\n"
+                            "If-None-Match: \"b\"\r\n\r\n";
+    static struct http_request q;
+    assert_int_equal(http_parse_request(r, sizeof(r) - 1, &q), (int)sizeof(r) - 1);
+    assert_slice(q.accept_encoding, "br");
+    assert_slice(q.if_none_match, "\"a\"");
+    size_t i = 0;
+    struct slice v;
+    assert_true(http_header_next(&q, SLICE_LIT("Accept-Encoding"), &i, &v));
+    assert_slice(v, "br");
+    assert_true(http_header_next(&q, SLICE_LIT("Accept-Encoding"), &i, &v));
+    assert_slice(v, "gzip;q=0");
+    assert_false(http_header_next(&q, SLICE_LIT("Accept-Encoding"), &i, &v));
+    assert_false(http_header_next(&q, SLICE_LIT("Accept-Encoding"), &i, &v));
+    i = 0;
+    assert_true(http_header_next(&q, SLICE_LIT("if-none-match"), &i, &v));
+    assert_true(http_header_next(&q, SLICE_LIT("if-none-match"), &i, &v));
+    assert_slice(v, "\"b\"");
+    i = 0;
+    assert_false(http_header_next(&q, SLICE_LIT("Range"), &i, &v));
+    assert_slice(http_header_get(&q, SLICE_LIT("IF-NONE-MATCH")), "\"a\"");
+    assert_null(http_header_get(&q, SLICE_LIT("Range")).ptr);
+}
+
 /* Every strict prefix of a valid request is incomplete, never an error. */
 static void
 test_parse_every_prefix_incomplete(void **state)
@@ -382,6 +413,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_simple_get),
+        cmocka_unit_test(test_parse_field_lines),
         cmocka_unit_test(test_parse_every_prefix_incomplete),
         cmocka_unit_test(test_parse_pipelined),
         cmocka_unit_test(test_parse_table),

@@ -665,6 +665,72 @@ test_static_precondition_failed(void **state)
     response_discard(&res);
 }
 
+static int
+status_with(struct fixture *fx, const char *headers)
+{
+    struct response res;
+    serve(fx, &res, "GET", "/hello.txt", headers);
+    int status = res.status;
+    response_discard(&res);
+    return status;
+}
+
+/* Several lines of If-Match or If-None-Match are one list (RFC 9110 5.3). */
+static void
+test_static_precondition_lines(void **state)
+{
+    struct fixture *fx = *state;
+    struct response res;
+    char etag[64], h[256];
+    serve(fx, &res, "GET", "/hello.txt", NULL);
+    strcpy(etag, hdr(&res, "ETag"));
+    response_discard(&res);
+
+    snprintf(h, sizeof(h), "If-None-Match: %s\r\nIf-None-Match: \"x\"\r\n", etag);
+    assert_int_equal(status_with(fx, h), 304);
+    snprintf(h, sizeof(h), "If-None-Match: \"x\"\r\nIf-None-Match: W/%s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 304);
+    assert_int_equal(status_with(fx, "If-None-Match: \"x\"\r\nIf-None-Match: \"y\"\r\n"), 200);
+    /* "*" stands alone, and a malformed list matches nothing. */
+    snprintf(h, sizeof(h), "If-None-Match: %s\r\nIf-None-Match: *\r\n", etag);
+    assert_int_equal(status_with(fx, h), 200);
+    snprintf(h, sizeof(h), "If-None-Match: %s\r\nIf-None-Match: junk\r\n", etag);
+    assert_int_equal(status_with(fx, h), 200);
+
+    snprintf(h, sizeof(h), "If-Match: \"x\"\r\nIf-Match: %s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 200);
+    snprintf(h, sizeof(h), "If-Match: %s\r\nIf-Match: \"x\"\r\n", etag);
+    assert_int_equal(status_with(fx, h), 200);
+    snprintf(h, sizeof(h), "If-Match: \"x\"\r\nIf-Match: W/%s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 412);
+    snprintf(h, sizeof(h), "If-Match: *\r\nIf-Match: %s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 412);
+}
+
+/* An upload's preconditions: one that cannot be read is 400, not ignored. */
+static void
+test_static_check_replace_malformed(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(stat(".", &st), 0);
+    assert_int_equal(static_check_replace(SLICE_LIT(""), SLICE_LIT(""), SLICE_LIT("nonsense"), &st),
+                     HTTP_BAD_REQUEST);
+    assert_int_equal(
+        static_check_replace(SLICE_LIT(""), SLICE_LIT(""), SLICE_LIT("\"x\", *"), NULL),
+        HTTP_BAD_REQUEST);
+    assert_int_equal(static_check_replace(SLICE_LIT("stale"), SLICE_LIT(""), SLICE_LIT(""), &st),
+                     HTTP_BAD_REQUEST);
+    assert_int_equal(static_check_replace(SLICE_LIT(""), SLICE_LIT(""), SLICE_LIT("*"), NULL), 0);
+    assert_int_equal(static_check_replace(SLICE_LIT(""), SLICE_LIT(""), SLICE_LIT("*"), &st),
+                     HTTP_PRECONDITION_FAILED);
+    assert_int_equal(static_check_replace(SLICE_LIT("*"), SLICE_LIT(""), SLICE_LIT(""), NULL),
+                     HTTP_PRECONDITION_FAILED);
+    assert_int_equal(
+        static_check_replace(SLICE_LIT("\"x\", \"y\""), SLICE_LIT(""), SLICE_LIT(""), &st),
+        HTTP_PRECONDITION_FAILED);
+}
+
 static void
 test_static_ranges(void **state)
 {
@@ -1450,6 +1516,7 @@ main(void)
         T(test_static_not_modified),
         T(test_static_future_mtime_clamped),
         T(test_static_precondition_failed),
+        T(test_static_precondition_lines),
         T(test_static_ranges),
         T(test_static_gzip),
         T(test_static_gzip_without_pool),
@@ -1465,6 +1532,7 @@ main(void)
         T(test_static_serve_fd),
         T(test_static_no_cache),
         cmocka_unit_test(test_static_etag_list_parsing),
+        cmocka_unit_test(test_static_check_replace_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

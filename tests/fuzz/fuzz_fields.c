@@ -18,6 +18,7 @@
 #include "../../http/encoding.c"
 #include "../../http/form.c"
 #include "../../http/httpdate.c"
+#include "../../http/parse.c"
 #include "../../http/pct.c"
 #include "../../http/range.c"
 

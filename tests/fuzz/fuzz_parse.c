@@ -42,6 +42,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             inside(req.headers[i].name, buf, size);
             inside(req.headers[i].value, buf, size);
         }
+        /* http_header_next visits exactly the lines of a name, the first
+         * of them being the one the parser kept. */
+        size_t i = 0, seen = 0, lines = 0;
+        struct slice v;
+        for (size_t k = 0; k < req.nheaders; k++)
+            lines += slice_eq_ci(req.headers[k].name, SLICE_LIT("Accept-Encoding"));
+        while (http_header_next(&req, SLICE_LIT("Accept-Encoding"), &i, &v)) {
+            assert(seen > 0 ||
+                   (v.ptr == req.accept_encoding.ptr && v.len == req.accept_encoding.len));
+            seen++;
+        }
+        assert(seen == lines && (lines > 0) == (req.accept_encoding.ptr != NULL));
         /* One byte short of a complete head is never a success. */
         assert(http_parse_request(buf, (size_t)r - 1, &req) <= 0);
     } else if (r == HTTP_PARSE_ERROR) {
