@@ -626,45 +626,6 @@ test_static_future_mtime_clamped(void **state)
         static_check_replace(SLICE_LIT(""), slice_make(lm, strlen(lm)), SLICE_LIT(""), &st), 0);
 }
 
-static void
-test_static_precondition_failed(void **state)
-{
-    struct fixture *fx = *state;
-    struct response res;
-    char etag[64], h[256];
-    serve(fx, &res, "GET", "/hello.txt", NULL);
-    strcpy(etag, hdr(&res, "ETag"));
-    response_discard(&res);
-
-    snprintf(h, sizeof(h), "If-Match: %s\r\n", etag);
-    serve(fx, &res, "GET", "/hello.txt", h);
-    assert_int_equal(res.status, 200);
-    response_discard(&res);
-    serve(fx, &res, "GET", "/hello.txt", "If-Match: *\r\n");
-    assert_int_equal(res.status, 200);
-    response_discard(&res);
-    serve(fx, &res, "GET", "/hello.txt", "If-Match: \"other\"\r\n");
-    assert_int_equal(res.status, 412);
-    response_discard(&res);
-    /* If-Match uses the strong comparison. */
-    snprintf(h, sizeof(h), "If-Match: W/%s\r\n", etag);
-    serve(fx, &res, "GET", "/hello.txt", h);
-    assert_int_equal(res.status, 412);
-    response_discard(&res);
-    serve(fx, &res, "GET", "/hello.txt", "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n");
-    assert_int_equal(res.status, 412);
-    response_discard(&res);
-    serve(fx, &res, "GET", "/hello.txt", "If-Unmodified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n");
-    assert_int_equal(res.status, 200);
-    response_discard(&res);
-    /* If-Match present: If-Unmodified-Since is not looked at. */
-    snprintf(h, sizeof(h), "If-Match: %s\r\nIf-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
-             etag);
-    serve(fx, &res, "GET", "/hello.txt", h);
-    assert_int_equal(res.status, 200);
-    response_discard(&res);
-}
-
 static int
 status_with(struct fixture *fx, const char *headers)
 {
@@ -675,16 +636,47 @@ status_with(struct fixture *fx, const char *headers)
     return status;
 }
 
+/* The ETag a plain GET of /hello.txt sends. */
+static void
+hello_etag(struct fixture *fx, char *etag, size_t size)
+{
+    struct response res;
+    serve(fx, &res, "GET", "/hello.txt", NULL);
+    snprintf(etag, size, "%s", hdr(&res, "ETag"));
+    response_discard(&res);
+}
+
+static void
+test_static_precondition_failed(void **state)
+{
+    struct fixture *fx = *state;
+    char etag[64], h[256];
+    hello_etag(fx, etag, sizeof(etag));
+
+    snprintf(h, sizeof(h), "If-Match: %s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 200);
+    assert_int_equal(status_with(fx, "If-Match: *\r\n"), 200);
+    assert_int_equal(status_with(fx, "If-Match: \"other\"\r\n"), 412);
+    /* If-Match uses the strong comparison. */
+    snprintf(h, sizeof(h), "If-Match: W/%s\r\n", etag);
+    assert_int_equal(status_with(fx, h), 412);
+    assert_int_equal(status_with(fx, "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
+                     412);
+    assert_int_equal(status_with(fx, "If-Unmodified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n"),
+                     200);
+    /* If-Match present: If-Unmodified-Since is not looked at. */
+    snprintf(h, sizeof(h), "If-Match: %s\r\nIf-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
+             etag);
+    assert_int_equal(status_with(fx, h), 200);
+}
+
 /* Several lines of If-Match or If-None-Match are one list (RFC 9110 5.3). */
 static void
 test_static_precondition_lines(void **state)
 {
     struct fixture *fx = *state;
-    struct response res;
     char etag[64], h[256];
-    serve(fx, &res, "GET", "/hello.txt", NULL);
-    strcpy(etag, hdr(&res, "ETag"));
-    response_discard(&res);
+    hello_etag(fx, etag, sizeof(etag));
 
     snprintf(h, sizeof(h), "If-None-Match: %s\r\nIf-None-Match: \"x\"\r\n", etag);
     assert_int_equal(status_with(fx, h), 304);
