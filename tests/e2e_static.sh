@@ -187,8 +187,8 @@ fetch -H "If-None-Match: $etag" -H 'If-None-Match: "x"' /hello.txt
 eq "If-None-Match: tag in the first of two lines -> 304" "$status" 304
 fetch -H 'If-None-Match: "x"' -H "If-None-Match: $etag" /hello.txt
 eq "If-None-Match: tag in the second of two lines -> 304" "$status" 304
-fetch -H "If-Match: $etag" -H 'If-Match: "x"' /hello.txt
-eq "If-Match: tag in the first of two lines -> 200" "$status" 200
+fetch -H 'If-Match: "x"' -H "If-Match: $etag" /hello.txt
+eq "If-Match: tag in the second of two lines -> 200" "$status" 200
 
 # ---- ranges -----------------------------------------------------------------
 while read -r range want_status want_range want_body; do
